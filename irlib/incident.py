@@ -1,0 +1,261 @@
+"""Incident parameters: one YAML file per incident, validated when loaded.
+
+Every mistake gives one :class:`ParameterError` naming the file and the key.  The accepted keys are written out in
+:data:`SPEC` (one place); ``parameters/example.yaml`` documents each of them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import ParameterError
+from .timeutil import TimeParseError, Window, parse_instant
+
+# A spec node is either a type tag (str) or a dict of key -> (node, required).  Type tags:
+#   str, int, float, number, bool, time, path, env (name of an environment variable), list:<node>, map:<tag>
+_STR, _NUM, _BOOL, _TIME, _PATH, _ENV, _INT = "str", "number", "bool", "time", "path", "env", "int"
+
+SOURCE_PROMETHEUS: dict[str, Any] = {
+    "url": (_STR, True),
+    "token_env": (_ENV, False),
+    "username": (_STR, False),
+    "password_env": (_ENV, False),
+    "ca_bundle": (_PATH, False),
+    "verify_tls": (_BOOL, False),
+    "headers": ("map:str", False),
+    "timeout_s": (_NUM, False),
+    "retries": (_INT, False),
+    "step": (_STR, False),
+    "queries": ("map:str", False),
+    "labels": ("map:str", False),
+}
+SOURCE_KUBERNETES: dict[str, Any] = {
+    "kubeconfig": (_PATH, False),
+    "context": (_STR, False),
+    "in_cluster": (_BOOL, False),
+    "timeout_s": (_NUM, False),
+    "log_lines": (_INT, False),
+    "log_bytes": (_INT, False),
+}
+SOURCE_DATABASE: dict[str, Any] = {
+    "name": (_STR, True),
+    "dsn_env": (_ENV, True),
+    "statement_timeout_s": (_NUM, False),
+    "lock_timeout_s": (_NUM, False),
+}
+SOURCE_LOG: dict[str, Any] = {
+    "name": (_STR, False),
+    "path": (_PATH, True),
+    "format": (_STR, False),
+    "encoding": (_STR, False),
+}
+SOURCE_GIT: dict[str, Any] = {"repo": (_PATH, True), "path": (_STR, False)}
+
+SPEC: dict[str, Any] = {
+    "incident": ({
+        "id": (_STR, True),
+        "title": (_STR, True),
+        "declared_at": (_TIME, True),
+        "summary": (_STR, False),
+        "commander": (_STR, False),
+    }, True),
+    "window": ({"start": (_TIME, True), "end": (_TIME, True)}, True),
+    "service": ({
+        "name": (_STR, True),
+        "namespace": (_STR, False),
+        "selector": (_STR, False),
+        "deployments": ("list:str", False),
+        "containers": ("list:str", False),
+        "dependencies": ("list:str", False),
+        "users_total": (_NUM, False),
+        "revenue_critical": (_BOOL, False),
+    }, True),
+    "sources": ({
+        "replay": (_STR, False),
+        "prometheus": (SOURCE_PROMETHEUS, False),
+        "kubernetes": (SOURCE_KUBERNETES, False),
+        "databases": ([SOURCE_DATABASE], False),
+        "logs": ([SOURCE_LOG], False),
+        "git": (SOURCE_GIT, False),
+    }, False),
+    "thresholds": ("map:number", False),
+    "severity_override": (_STR, False),
+    "checks": ([{"name": (_STR, True), "database": (_STR, True), "sql": (_STR, True),
+                 "expect": (_STR, False)}], False),
+    "actions": ({"allow": (_BOOL, False), "allowed": ("list:str", False)}, False),
+    "redaction": ({"emails": (_BOOL, False), "ips": (_BOOL, False)}, False),
+    "limits": ({"notebook_timeout_s": (_NUM, False), "notebook_memory_mb": (_INT, False),
+                "output_max_kb": (_INT, False)}, False),
+}
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "error_ratio_p0": 0.5,      # at or above: effectively an outage
+    "error_ratio_p1": 0.05,     # at or above: major degradation
+    "availability_p0": 0.5,     # ready replicas fraction at or below: outage
+    "latency_p99_s": 1.0,       # p99 above this is degraded
+    "users_affected_p1": 0.1,   # fraction of users/requests affected for P1
+    "lookback_min": 120,        # suspects look-back before the onset
+}
+
+
+@dataclass(frozen=True)
+class Incident:
+    """Validated incident parameters.  ``raw`` keeps the parsed mapping (no secrets: only env-var names)."""
+
+    path: Path
+    id: str
+    title: str
+    declared_at: pd.Timestamp
+    window: Window
+    service: dict[str, Any]
+    sources: dict[str, Any]
+    thresholds: dict[str, float]
+    severity_override: str | None
+    checks: list[dict[str, Any]]
+    actions: dict[str, Any]
+    redaction: dict[str, Any]
+    limits: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.service.get("namespace") or "default")
+
+    @property
+    def selector(self) -> str:
+        return str(self.service.get("selector") or f"app={self.service['name']}")
+
+
+def load_incident(path: str | os.PathLike[str], *, now: pd.Timestamp) -> Incident:
+    """Load and validate an incident parameters file; raise :class:`ParameterError` on the first problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError("file not found; give the path of an incident YAML such as parameters/demo.yaml",
+                             path=str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"cannot be read as UTF-8 text: {exc}", path=str(p)) from exc
+    return parse_incident(text, path=p, now=now)
+
+
+def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
+    """Validate YAML text as incident parameters (``path`` is used in messages and to resolve relative paths)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ParameterError("expected a mapping at the top level (incident:, window:, service: ...)", path=str(path))
+    checked = _validate(data, SPEC, "", path, now)
+    window_raw = checked["window"]
+    try:
+        window = Window(window_raw["start"], window_raw["end"])
+    except TimeParseError as exc:
+        raise ParameterError(str(exc), path=str(path), key="window.end") from exc
+    thresholds = {**DEFAULT_THRESHOLDS, **checked.get("thresholds", {})}
+    override = checked.get("severity_override")
+    if override is not None and override not in ("P0", "P1", "P2"):
+        raise ParameterError(f"must be P0, P1 or P2, got {override!r}", path=str(path), key="severity_override")
+    return Incident(
+        path=path, id=checked["incident"]["id"], title=checked["incident"]["title"],
+        declared_at=checked["incident"]["declared_at"], window=window, service=checked["service"],
+        sources=checked.get("sources", {}), thresholds=thresholds, severity_override=override,
+        checks=checked.get("checks", []), actions=checked.get("actions", {}),
+        redaction=checked.get("redaction", {}), limits=checked.get("limits", {}), raw=data,
+    )
+
+
+def _validate(value: Any, spec: Any, key: str, path: Path, now: pd.Timestamp) -> Any:
+    if isinstance(spec, dict):
+        return _validate_mapping(value, spec, key, path, now)
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            raise ParameterError(f"expected a list, got {_kind(value)}", path=str(path), key=key)
+        return [_validate(item, spec[0], f"{key}[{i}]", path, now) for i, item in enumerate(value)]
+    return _validate_scalar(value, spec, key, path, now)
+
+
+def _validate_mapping(value: Any, spec: dict[str, Any], key: str, path: Path, now: pd.Timestamp) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParameterError(f"expected a mapping, got {_kind(value)}", path=str(path), key=key or "(top level)")
+    out: dict[str, Any] = {}
+    for name in value:
+        if name not in spec:
+            known = ", ".join(sorted(spec))
+            raise ParameterError(f"unknown key; known keys here are: {known}", path=str(path),
+                                 key=_join(key, str(name)))
+    for name, (sub, required) in spec.items():
+        sub_key = _join(key, name)
+        if name not in value or value[name] is None:
+            if required:
+                raise ParameterError("is required but missing", path=str(path), key=sub_key)
+            continue
+        out[name] = _validate(value[name], sub, sub_key, path, now)
+    return out
+
+
+def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timestamp) -> Any:
+    if tag.startswith("list:"):
+        return _validate(value, [tag[5:]], key, path, now)
+    if tag.startswith("map:"):
+        if not isinstance(value, dict):
+            raise ParameterError(f"expected a mapping, got {_kind(value)}", path=str(path), key=key)
+        return {str(k): _validate_scalar(v, tag[4:], _join(key, str(k)), path, now) for k, v in value.items()}
+    if tag == _TIME:
+        try:
+            return parse_instant(value, now)
+        except TimeParseError as exc:
+            raise ParameterError(str(exc), path=str(path), key=key) from exc
+    if tag == _BOOL:
+        if not isinstance(value, bool):
+            raise ParameterError(f"expected true or false, got {_kind(value)}", path=str(path), key=key)
+        return value
+    if tag in (_NUM, _INT):
+        ok = isinstance(value, int) if tag == _INT else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok:
+            raise ParameterError(f"expected a {'whole ' if tag == _INT else ''}number, got {_kind(value)}",
+                                 path=str(path), key=key)
+        return value
+    if not isinstance(value, str):
+        raise ParameterError(f"expected text, got {_kind(value)}", path=str(path), key=key)
+    if tag == _ENV:
+        return _validate_env_name(value, key, path)
+    if tag == _PATH:
+        return _validate_path(value, key, path)
+    return value
+
+
+def _validate_env_name(value: str, key: str, path: Path) -> str:
+    if not value.replace("_", "").isalnum() or value[0].isdigit():
+        raise ParameterError("must be the NAME of an environment variable holding the secret (e.g. ORDERS_DSN), "
+                             "never the secret itself", path=str(path), key=key)
+    return value
+
+
+def _validate_path(value: str, key: str, path: Path) -> str:
+    if "://" in value:
+        return value
+    resolved = Path(os.path.expanduser(value))
+    if not resolved.is_absolute():
+        resolved = (path.parent / resolved).resolve()
+    if not resolved.exists():
+        raise ParameterError(f"file or directory {value!r} does not exist (resolved to {resolved})",
+                             path=str(path), key=key)
+    return str(resolved)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__) + (f" ({value!r})" if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(repr(value)) < 40 else "")
