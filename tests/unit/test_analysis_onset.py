@@ -1,0 +1,109 @@
+"""Change-point detection and the combined onset, on small synthetic series with known truth."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from irlib.analysis.onset import change_points, combine_onsets, detect_onset, onset_chart
+from irlib.findings import to_jsonable
+
+IDX = pd.date_range("2026-03-01T10:00:00Z", periods=240, freq="30s")
+TRUE_ONSET = IDX[150]
+
+
+def _noise(seed: int, mean: float, sd: float) -> np.ndarray:
+    return np.random.default_rng(seed).normal(mean, sd, len(IDX))
+
+
+def step_series(seed: int = 0, at: int = 150, base: float = 0.01, jump: float = 0.3) -> pd.Series:
+    values = _noise(seed, base, 0.002)
+    values[at:] += jump
+    return pd.Series(values, index=IDX)
+
+
+def test_step_is_found_at_the_true_time() -> None:
+    point = detect_onset(step_series())
+    assert point is not None
+    assert point.time == TRUE_ONSET
+    assert point.direction == "up" and point.after_mean > point.before_mean
+    assert point.magnitude > 20
+
+
+def test_flat_and_pure_noise_series_have_no_change_point() -> None:
+    assert detect_onset(pd.Series(np.full(len(IDX), 3.0), index=IDX)) is None
+    assert detect_onset(pd.Series(_noise(3, 0.0, 1.0), index=IDX)) is None
+
+
+def test_short_sharp_change_is_not_missed() -> None:
+    values = _noise(1, 100.0, 5.0)
+    values[100:103] += 200.0
+    point = detect_onset(pd.Series(values, index=IDX))
+    assert point is not None and point.time == IDX[100]
+
+
+def test_nan_gaps_are_dropped_not_fatal() -> None:
+    series = step_series()
+    series.iloc[20:60] = np.nan
+    series.iloc[149] = np.nan
+    point = detect_onset(series)
+    assert point is not None and abs(point.time - TRUE_ONSET) <= pd.Timedelta("1min")
+
+
+def test_two_incidents_in_one_window_are_both_seen_and_the_first_is_the_onset() -> None:
+    values = _noise(2, 0.01, 0.002)
+    values[60:90] += 0.3
+    values[180:] += 0.5
+    points = change_points(pd.Series(values, index=IDX))
+    assert [p.direction for p in points] == ["up", "down", "up"]
+    assert points[0].time == IDX[60] and points[2].time == IDX[180]
+    assert detect_onset(pd.Series(values, index=IDX), direction="down").time == IDX[90]  # type: ignore[union-attr]
+
+
+def test_too_short_series_claims_nothing() -> None:
+    assert detect_onset(pd.Series([1.0, 1.0, 9.0, 9.0], index=IDX[:4])) is None
+
+
+def test_downward_change_of_a_request_rate() -> None:
+    values = _noise(4, 200.0, 4.0)
+    values[120:] -= 150.0
+    point = detect_onset(pd.Series(values, index=IDX))
+    assert point is not None and point.direction == "down" and point.time == IDX[120]
+
+
+def test_combined_onset_agrees_and_scores_confidence() -> None:
+    latency = step_series(seed=5, at=152, base=0.2, jump=1.5)
+    memory = pd.Series(_noise(6, 5e8, 1e6), index=IDX)  # steady: no change
+    onset = combine_onsets({"error_ratio": step_series(), "latency_p99": latency, "memory": memory})
+    assert onset.time == TRUE_ONSET
+    assert onset.agreeing == ["error_ratio", "latency_p99"]
+    assert onset.per_signal["memory"] is None
+    assert onset.confidence == pytest.approx(2 / 3, abs=1e-3)
+    json.dumps(to_jsonable(asdict(onset)))
+
+
+def test_combined_onset_prefers_the_largest_agreeing_group() -> None:
+    early_outlier = step_series(seed=7, at=40)
+    onset = combine_onsets({"a": early_outlier, "b": step_series(seed=8), "c": step_series(seed=9, at=153)})
+    assert onset.time == TRUE_ONSET and onset.agreeing == ["b", "c"]
+
+
+def test_combined_onset_without_any_change() -> None:
+    flat = pd.Series(np.full(len(IDX), 1.0), index=IDX)
+    onset = combine_onsets({"x": flat})
+    assert onset.time is None and onset.confidence == 0.0 and onset.agreeing == []
+    assert combine_onsets({}).explanation == "no signal had enough data points"
+
+
+@pytest.mark.parametrize("with_onset", [True, False])
+def test_onset_chart_is_a_figure(with_onset: bool) -> None:
+    signals = {"error_ratio": step_series()}
+    onset = combine_onsets(signals) if with_onset else None
+    fig = onset_chart(signals, onset)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 1
+    assert ("onset 2026-03-01 11:15:00" in fig._suptitle.get_text()) is with_onset  # type: ignore[union-attr]
