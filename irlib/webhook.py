@@ -1,0 +1,433 @@
+"""The declaration trigger: an Alertmanager webhook receiver that declares incidents and runs the evidence steps.
+
+Alertmanager POSTs a JSON notification (webhook format version 4) per alert group.  A *firing* notification
+declares an incident: its id comes from the group key's hash and the first alert's ``startsAt``, its window starts
+``lookback`` before that alert, its service comes from the alerts' labels; the params YAML is written to
+``<state_dir>/<incident id>/params.yaml`` and the evidence steps run in a background thread through
+``irlib.runner.run_incident``.  Alertmanager repeats notifications (``repeat_interval``, new alerts in the group):
+the incident directory is created atomically, so a repeat for the same group and start never starts a second run.
+A *resolved* notification is recorded as ``resolved.json`` in the incident's directory (for the timeline).
+Malformed or oversized payloads get a 4xx answer and change nothing.
+
+The pure parts (:func:`parse_alertmanager_payload`, :func:`declare_incident`, :func:`incident_id_of`) need no server.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import IrlibError, ParameterError
+from .fsutil import write_json, write_text
+from .timeutil import TimeParseError, as_utc, utc_now
+
+MAX_PAYLOAD_BYTES = 1 << 20
+MAX_ALERTS = 1000
+SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "job")
+RunFunction = Callable[[Path], dict[str, Any]]
+
+
+class PayloadError(IrlibError):
+    """A notification that is not a valid Alertmanager webhook payload; ``status`` is the HTTP answer (4xx)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of a notification."""
+
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: pd.Timestamp
+    ends_at: pd.Timestamp | None
+    fingerprint: str = ""
+    generator_url: str = ""
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """One Alertmanager notification: a group of alerts sharing ``group_labels``."""
+
+    status: str
+    receiver: str
+    group_key: str
+    group_labels: dict[str, str]
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+    external_url: str
+    alerts: tuple[Alert, ...]
+    truncated_alerts: int = 0
+
+    @property
+    def first_starts_at(self) -> pd.Timestamp:
+        """The earliest ``startsAt`` of the group's alerts (the incident's anchor)."""
+        return min(a.starts_at for a in self.alerts)
+
+    @property
+    def last_ends_at(self) -> pd.Timestamp | None:
+        ends = [a.ends_at for a in self.alerts if a.ends_at is not None]
+        return max(ends) if ends else None
+
+    def label(self, *names: str) -> str:
+        """The first of ``names`` found in the common labels, the group labels, then any alert's labels."""
+        for name in names:
+            for labels in (self.common_labels, self.group_labels, *(a.labels for a in self.alerts)):
+                if labels.get(name):
+                    return labels[name]
+        return ""
+
+
+# -- parsing ------------------------------------------------------------------------------------------------------
+def parse_alertmanager_payload(body: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> AlertGroup:
+    """Parse a webhook body; raise :class:`PayloadError` (413 oversized, 400 anything malformed)."""
+    if len(body) > max_bytes:
+        raise PayloadError(f"payload of {len(body)} bytes exceeds the {max_bytes}-byte limit", 413)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise PayloadError(f"payload is not UTF-8 JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise PayloadError("payload must be a JSON object (Alertmanager webhook format version 4)")
+    if str(data.get("version", "4")) != "4":
+        raise PayloadError(f"unsupported webhook format version {data.get('version')!r}; expected \"4\"")
+    status = _one_of(data, "status", ("firing", "resolved"))
+    raw_alerts = data.get("alerts")
+    if not isinstance(raw_alerts, list) or not raw_alerts:
+        raise PayloadError("'alerts' must be a non-empty list")
+    if len(raw_alerts) > MAX_ALERTS:
+        raise PayloadError(f"{len(raw_alerts)} alerts exceed the limit of {MAX_ALERTS}", 413)
+    group_key = data.get("groupKey")
+    if not isinstance(group_key, str) or not group_key:
+        raise PayloadError("'groupKey' must be a non-empty string")
+    truncated = data.get("truncatedAlerts", 0)
+    return AlertGroup(
+        status=status, receiver=_text(data, "receiver"), group_key=group_key,
+        group_labels=_labels(data, "groupLabels"), common_labels=_labels(data, "commonLabels"),
+        common_annotations=_labels(data, "commonAnnotations"), external_url=_text(data, "externalURL"),
+        alerts=tuple(_alert(a, i) for i, a in enumerate(raw_alerts)),
+        truncated_alerts=truncated if isinstance(truncated, int) and not isinstance(truncated, bool) else 0)
+
+
+def _alert(raw: Any, index: int) -> Alert:
+    if not isinstance(raw, dict):
+        raise PayloadError(f"alerts[{index}] must be an object")
+    starts = _time(raw.get("startsAt"), f"alerts[{index}].startsAt")
+    if starts is None:
+        raise PayloadError(f"alerts[{index}].startsAt is required")
+    ends = _time(raw.get("endsAt"), f"alerts[{index}].endsAt")
+    return Alert(status=_one_of(raw, "status", ("firing", "resolved"), f"alerts[{index}]."),
+                 labels=_labels(raw, "labels", f"alerts[{index}]."),
+                 annotations=_labels(raw, "annotations", f"alerts[{index}]."),
+                 starts_at=starts, ends_at=ends if ends is not None and ends.year > 1 else None,
+                 fingerprint=_text(raw, "fingerprint"), generator_url=_text(raw, "generatorURL"))
+
+
+def _time(value: Any, where: str) -> pd.Timestamp | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise PayloadError(f"{where} must be an RFC 3339 time as text")
+    if value.startswith("0001-01-01"):
+        return None  # Go's zero time: "no end yet"
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise PayloadError(f"{where} is not an RFC 3339 time: {value!r}") from exc
+    if ts is pd.NaT or ts.tzinfo is None:
+        raise PayloadError(f"{where} must carry a time zone: {value!r}")
+    try:
+        return as_utc(ts)
+    except (ValueError, OverflowError, TimeParseError) as exc:
+        raise PayloadError(f"{where} is out of range: {value!r}") from exc
+
+
+def _labels(data: dict[str, Any], key: str, prefix: str = "") -> dict[str, str]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise PayloadError(f"{prefix}{key} must be an object of text values")
+    return dict(value)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key) or ""
+    if not isinstance(value, str):
+        raise PayloadError(f"'{key}' must be text")
+    return value
+
+
+def _one_of(data: dict[str, Any], key: str, allowed: tuple[str, ...], prefix: str = "") -> str:
+    value = data.get(key)
+    if value not in allowed:
+        raise PayloadError(f"{prefix}{key} must be one of {', '.join(allowed)}, got {str(value)[:40]!r}")
+    return str(value)
+
+
+# -- declaring ----------------------------------------------------------------------------------------------------
+def incident_id_of(group: AlertGroup) -> str:
+    """``<alertname>-<first start, UTC compact>-<8 hex of the group key's SHA-256>``: stable across repeats."""
+    name = re.sub(r"[^a-z0-9]+", "-", group.label("alertname").lower()).strip("-")[:40] or "alert"
+    digest = hashlib.sha256(group.group_key.encode("utf-8")).hexdigest()[:8]
+    return f"{name}-{group.first_starts_at.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+
+
+def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Timestamp,
+                     lookback: pd.Timedelta = pd.Timedelta(minutes=30)) -> str:
+    """The params YAML of the incident a firing group declares.
+
+    ``template`` supplies ``sources`` (and optionally ``service``, ``thresholds``, ...); this fills ``incident``
+    (id, title, declared_at, summary), ``window`` (``lookback`` before the first alert's start, until ``now``)
+    and ``service.name``/``namespace`` from the labels (``service``, ``app``, ``job``; ``namespace``).
+    """
+    start = group.first_starts_at - lookback
+    end = max(now, group.first_starts_at + pd.Timedelta(minutes=1))
+    service = dict(template.get("service") or {})
+    name = group.label(*SERVICE_LABELS) or service.get("name") or "unknown"
+    service["name"] = name
+    namespace = group.label("namespace") or service.get("namespace")
+    if namespace:
+        service["namespace"] = namespace
+    alertname = group.label("alertname") or "alert"
+    summary = group.common_annotations.get("summary") or group.common_annotations.get("description") or ""
+    params: dict[str, Any] = {key: value for key, value in template.items()
+                              if key not in ("incident", "window", "service")}
+    params["incident"] = {
+        "id": incident_id_of(group), "title": f"{alertname} on {name}", "declared_at": now.isoformat(),
+        "summary": summary or f"{len(group.alerts)} alert(s) firing in group {group.group_key}",
+        "commander": "irlib webhook",
+    }
+    params["window"] = {"start": start.isoformat(), "end": end.isoformat()}
+    params["service"] = service
+    return yaml.safe_dump(params, sort_keys=False)
+
+
+def _group_summary(group: AlertGroup) -> dict[str, Any]:
+    return {
+        "status": group.status, "group_key": group.group_key, "group_labels": group.group_labels,
+        "common_labels": group.common_labels, "common_annotations": group.common_annotations,
+        "alerts": [{"status": a.status, "labels": a.labels, "starts_at": a.starts_at.isoformat(),
+                    "ends_at": a.ends_at.isoformat() if a.ends_at is not None else None,
+                    "fingerprint": a.fingerprint} for a in group.alerts],
+    }
+
+
+# -- receiving ----------------------------------------------------------------------------------------------------
+def run_evidence_steps(params: Path, *, reports_dir: Path, jobs: int = 2) -> dict[str, Any]:
+    """Run the evidence steps of ``params`` with :func:`irlib.runner.run_incident`; a JSON-able summary."""
+    from .runner import run_incident
+    from .steps_catalog import EVIDENCE_STEPS
+
+    result = run_incident(params, steps=list(EVIDENCE_STEPS), reports_dir=reports_dir, jobs=jobs)
+    return {"run_dir": str(result.run_dir), "index_html": str(result.index_html), "exit_code": result.exit_code,
+            "steps": [[str(s), str(st)] for s, st in result.steps]}
+
+
+@dataclass
+class Receiver:
+    """Declares incidents from notifications and runs ``run(params_path)`` for each in a thread of its own.
+
+    ``state_dir/<incident id>/`` holds ``params.yaml``, ``firing.json`` (the declaring notification),
+    ``status.json`` (queued → running → done | failed, with the run's summary) and ``resolved.json``.
+    ``state_dir/.groups/<sha256 of group key>`` names the group's open incident (removed when it resolves).
+    """
+
+    state_dir: Path
+    template: dict[str, Any]
+    run: RunFunction
+    lookback: pd.Timedelta = pd.Timedelta(minutes=30)
+    token: str | None = None
+    max_bytes: int = MAX_PAYLOAD_BYTES
+    clock: Callable[[], pd.Timestamp] = utc_now
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+
+    def handle(self, body: bytes, authorization: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Answer one POSTed notification: (HTTP status, JSON body).  Nothing changes on a 4xx."""
+        if self.token and not hmac.compare_digest((authorization or "").encode(), f"Bearer {self.token}".encode()):
+            return 401, {"error": "missing or wrong bearer token (Authorization: Bearer <token>)"}
+        try:
+            group = parse_alertmanager_payload(body, max_bytes=self.max_bytes)
+        except PayloadError as exc:
+            return exc.status, {"error": str(exc)}
+        with self._lock:
+            return self._fire(group) if group.status == "firing" else self._resolve(group)
+
+    def _group_file(self, group: AlertGroup) -> Path:
+        return self.state_dir / ".groups" / hashlib.sha256(group.group_key.encode()).hexdigest()
+
+    def _fire(self, group: AlertGroup) -> tuple[int, dict[str, Any]]:
+        index = self._group_file(group)
+        if index.is_file():
+            open_id = index.read_text(encoding="utf-8").strip()
+            return 200, {"incident": open_id, "declared": False, "note": "repeat notification; run not restarted",
+                         "status": self.status(open_id)}
+        incident_id = incident_id_of(group)
+        folder = self.state_dir / incident_id
+        if folder.exists():
+            return 200, {"incident": incident_id, "declared": False, "note": "already declared",
+                         "status": self.status(incident_id)}
+        now = self.clock()
+        text = declare_incident(group, template=self.template, now=now, lookback=self.lookback)
+        folder.mkdir(parents=True)
+        params = folder / "params.yaml"
+        write_text(params, text)
+        write_json(folder / "firing.json", {"received_at": now.isoformat(), **_group_summary(group)})
+        write_json(folder / "status.json", {"state": "queued"})
+        write_text(index, incident_id + "\n")
+        thread = threading.Thread(target=self._run_one, args=(incident_id, params), name=f"run-{incident_id}",
+                                  daemon=True)
+        self._threads[incident_id] = thread
+        thread.start()
+        return 202, {"incident": incident_id, "declared": True, "params": str(params)}
+
+    def _resolve(self, group: AlertGroup) -> tuple[int, dict[str, Any]]:
+        index = self._group_file(group)
+        incident_id = index.read_text(encoding="utf-8").strip() if index.is_file() else incident_id_of(group)
+        folder = self.state_dir / incident_id
+        if not folder.is_dir():
+            return 200, {"incident": None, "note": "no incident was declared for this group; nothing recorded"}
+        now = self.clock()
+        resolved_at = group.last_ends_at or now
+        write_json(folder / "resolved.json", {"received_at": now.isoformat(), "resolved_at": resolved_at.isoformat(),
+                                              **_group_summary(group)})
+        index.unlink(missing_ok=True)
+        return 200, {"incident": incident_id, "resolved_at": resolved_at.isoformat()}
+
+    def _run_one(self, incident_id: str, params: Path) -> None:
+        status_file = self.state_dir / incident_id / "status.json"
+        started = self.clock().isoformat()
+        write_json(status_file, {"state": "running", "started_at": started})
+        try:
+            summary = self.run(params)
+            state = {"state": "done", "started_at": started, "finished_at": self.clock().isoformat(), **summary}
+        except Exception as exc:  # a failed run is recorded for the operator, never fatal to the receiver
+            state = {"state": "failed", "started_at": started, "error": f"{type(exc).__name__}: {exc}"}
+        write_json(status_file, state)
+
+    def status(self, incident_id: str) -> dict[str, Any]:
+        """The incident's ``status.json`` (``{}`` when unknown)."""
+        path = self.state_dir / incident_id / "status.json"
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for every started run; true when none is still running."""
+        for thread in list(self._threads.values()):
+            thread.join(timeout_s)
+        return not any(t.is_alive() for t in self._threads.values())
+
+
+def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """An HTTP server answering ``POST /`` or ``POST /alerts`` with :meth:`Receiver.handle` and ``GET /healthz``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path.split("?")[0] not in ("/", "/alerts", "/webhook"):
+                return self._answer(404, {"error": "POST notifications to /alerts"})
+            length = self.headers.get("Content-Length")
+            if length is None or not length.isdigit():
+                return self._answer(411, {"error": "Content-Length is required"})
+            if int(length) > receiver.max_bytes:
+                return self._answer(413, {"error": f"payload exceeds {receiver.max_bytes} bytes"})
+            body = self.rfile.read(int(length))
+            self._answer(*receiver.handle(body, self.headers.get("Authorization")))
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.split("?")[0] == "/healthz":
+                return self._answer(200, {"ok": True})
+            self._answer(404, {"error": "GET /healthz, POST /alerts"})
+
+        def _answer(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body, default=str).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: no output from a library
+            return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    """A params YAML used as the template of declared incidents; relative source paths become absolute."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ParameterError(f"cannot read the template: {exc}", path=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ParameterError("expected a mapping (sources:, service: ...)", path=str(path))
+    base = Path(path).resolve().parent
+    sources = data.get("sources") or {}
+    kube = sources.get("kubernetes") or {}
+    if kube.get("kubeconfig"):
+        kube["kubeconfig"] = _absolute(kube["kubeconfig"], base)
+    for log in sources.get("logs") or []:
+        if isinstance(log, dict) and log.get("path"):
+            log["path"] = _absolute(log["path"], base)
+    if isinstance(sources.get("git"), dict) and sources["git"].get("repo"):
+        sources["git"]["repo"] = _absolute(sources["git"]["repo"], base)
+    return data
+
+
+def _absolute(value: str, base: Path) -> str:
+    if "://" in value:
+        return value
+    p = Path(os.path.expanduser(value))
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def main(argv: list[str]) -> int:
+    """``irlib webhook``: receive Alertmanager notifications and run the evidence steps for each incident."""
+    parser = argparse.ArgumentParser(prog="irlib webhook", description=main.__doc__)
+    parser.add_argument("--template", required=True, type=Path, help="params YAML giving sources (and service)")
+    parser.add_argument("--host", default="127.0.0.1", help="listen address (default: loopback only)")
+    parser.add_argument("--port", type=int, default=9095)
+    parser.add_argument("--state-dir", type=Path, default=Path("reports/webhook"))
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--lookback", default="30m", help="window start before the first alert (e.g. 30m, 2h)")
+    parser.add_argument("--token-env", default="", help="environment variable holding the bearer token")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    token = os.environ.get(args.token_env, "") if args.token_env else ""
+    if args.token_env and not token:
+        raise ParameterError(f"environment variable {args.token_env} is empty; export the token first",
+                             key="--token-env")
+    reports_dir = args.reports_dir.resolve()
+    receiver = Receiver(state_dir=args.state_dir.resolve(), template=load_template(args.template),
+                        run=lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs),
+                        lookback=pd.Timedelta(args.lookback), token=token or None)
+    server = make_server(receiver, args.host, args.port)
+    import sys
+
+    sys.stderr.write(f"irlib webhook listening on http://{args.host}:{server.server_address[1]}/alerts; "
+                     f"incidents under {receiver.state_dir}\n")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        receiver.wait(None)
+    return 0

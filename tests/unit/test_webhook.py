@@ -1,0 +1,265 @@
+"""The Alertmanager webhook: parsing, declaring, dedupe of repeats, resolved notifications, rejects."""
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irlib.incident import parse_incident
+from irlib.webhook import (PayloadError, Receiver, declare_incident, incident_id_of, make_server,
+                           parse_alertmanager_payload)
+
+NOW = pd.Timestamp("2026-03-01T10:07:00Z")
+# The shape Alertmanager 0.25 sends (webhook format version 4), as documented in its configuration reference.
+PAYLOAD: dict[str, Any] = {
+    "version": "4", "groupKey": "{}:{alertname=\"HighErrorRate\"}", "truncatedAlerts": 0, "status": "firing",
+    "receiver": "irlib", "groupLabels": {"alertname": "HighErrorRate"},
+    "commonLabels": {"alertname": "HighErrorRate", "service": "orders", "namespace": "shop", "severity": "page"},
+    "commonAnnotations": {"summary": "orders 5xx ratio above 5%"}, "externalURL": "http://127.0.0.1:9093",
+    "alerts": [
+        {"status": "firing", "labels": {"alertname": "HighErrorRate", "service": "orders", "namespace": "shop"},
+         "annotations": {"summary": "orders 5xx ratio above 5%"}, "startsAt": "2026-03-01T10:05:30.123456789Z",
+         "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://127.0.0.1:9090/graph", "fingerprint": "a1"},
+        {"status": "firing", "labels": {"alertname": "HighErrorRate", "service": "orders", "pod": "orders-1"},
+         "annotations": {}, "startsAt": "2026-03-01T10:04:00Z", "endsAt": "0001-01-01T00:00:00Z",
+         "generatorURL": "", "fingerprint": "b2"},
+    ],
+}
+TEMPLATE: dict[str, Any] = {"service": {"name": "fallback", "users_total": 1000},
+                            "sources": {"prometheus": {"url": "http://127.0.0.1:9090"}}}
+
+
+def body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def test_parse_reads_group_and_alerts() -> None:
+    group = parse_alertmanager_payload(body(PAYLOAD))
+    assert group.status == "firing" and group.receiver == "irlib" and len(group.alerts) == 2
+    assert group.first_starts_at == pd.Timestamp("2026-03-01T10:04:00Z")
+    assert group.alerts[0].ends_at is None
+    assert group.label("service") == "orders" and group.label("pod") == "orders-1"
+
+
+@pytest.mark.parametrize("mutate, status", [
+    (lambda p: p.update(status="pending"), 400),
+    (lambda p: p.update(alerts=[]), 400),
+    (lambda p: p.update(version="3"), 400),
+    (lambda p: p.pop("groupKey"), 400),
+    (lambda p: p["alerts"][0].update(startsAt="yesterday"), 400),
+    (lambda p: p["alerts"][0].update(startsAt="2026-03-01T10:00:00"), 400),
+    (lambda p: p["alerts"][0].pop("startsAt"), 400),
+    (lambda p: p["commonLabels"].update(x=1), 400),
+    (lambda p: p.update(alerts=[p["alerts"][0]] * 1001), 413),
+])
+def test_parse_rejects_malformed(mutate: Any, status: int) -> None:
+    payload = copy.deepcopy(PAYLOAD)
+    mutate(payload)
+    with pytest.raises(PayloadError) as info:
+        parse_alertmanager_payload(body(payload))
+    assert info.value.status == status
+
+
+def test_parse_rejects_oversized_and_non_json() -> None:
+    with pytest.raises(PayloadError) as info:
+        parse_alertmanager_payload(b" " * 2048, max_bytes=1024)
+    assert info.value.status == 413
+    for bad in (b"", b"\xff\xfe", b"[1,2]", b"null", b"{" * 5000):
+        with pytest.raises(PayloadError):
+            parse_alertmanager_payload(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_give_only_clear_errors(data: bytes) -> None:
+    try:
+        parse_alertmanager_payload(data)
+    except PayloadError as exc:
+        assert 400 <= exc.status < 500 and str(exc)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                       max_size=3), max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["status", "alerts", "groupKey", "version", "commonLabels", "receiver",
+                                        "groupLabels", "truncatedAlerts"]), json_values))
+def test_arbitrary_json_objects_give_only_clear_errors(fields: dict[str, Any]) -> None:
+    payload = {**PAYLOAD, **fields}
+    try:
+        group = parse_alertmanager_payload(body(payload))
+    except PayloadError as exc:
+        assert 400 <= exc.status < 500
+    else:
+        assert group.status in ("firing", "resolved") and group.alerts
+
+
+def test_declared_params_are_valid_incident_parameters(tmp_path: Path) -> None:
+    group = parse_alertmanager_payload(body(PAYLOAD))
+    text = declare_incident(group, template=TEMPLATE, now=NOW, lookback=pd.Timedelta(minutes=20))
+    incident = parse_incident(text, path=tmp_path / "p.yaml", now=NOW)
+    assert incident.id == incident_id_of(group)
+    assert incident.id.startswith("higherrorrate-20260301T100400Z-")
+    assert incident.window.start == pd.Timestamp("2026-03-01T09:44:00Z") and incident.window.end == NOW
+    assert incident.service["name"] == "orders" and incident.namespace == "shop"
+    assert incident.service["users_total"] == 1000
+    assert incident.sources["prometheus"]["url"] == "http://127.0.0.1:9090"
+
+
+def test_incident_id_is_stable_and_distinguishes_groups() -> None:
+    a = parse_alertmanager_payload(body(PAYLOAD))
+    repeat = copy.deepcopy(PAYLOAD)
+    repeat["alerts"].append({**PAYLOAD["alerts"][0], "startsAt": "2026-03-01T10:09:00Z", "fingerprint": "c3"})
+    assert incident_id_of(parse_alertmanager_payload(body(repeat))) == incident_id_of(a)
+    other = {**PAYLOAD, "groupKey": "{}:{alertname=\"Other\"}"}
+    assert incident_id_of(parse_alertmanager_payload(body(other))) != incident_id_of(a)
+
+
+class SlowRun:
+    """A run function that records its calls and blocks until released (the real runner is tested end to end)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Path] = []
+        self.release = threading.Event()
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, params: Path) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(params)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        self.release.wait(10)
+        with self._lock:
+            self.active -= 1
+        return {"run_dir": str(params.parent / "run"), "exit_code": 0}
+
+
+def receiver(tmp_path: Path, run: SlowRun, token: str | None = None) -> Receiver:
+    return Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, token=token, clock=lambda: NOW)
+
+
+def test_repeat_notification_does_not_start_a_second_run(tmp_path: Path) -> None:
+    run = SlowRun()
+    rec = receiver(tmp_path, run)
+    status, first = rec.handle(body(PAYLOAD))
+    assert status == 202 and first["declared"]
+    repeat = copy.deepcopy(PAYLOAD)
+    repeat["alerts"] = repeat["alerts"][:1]  # the earliest alert left the group: still the same incident
+    status, second = rec.handle(body(repeat))
+    assert status == 200 and not second["declared"] and second["incident"] == first["incident"]
+    run.release.set()
+    assert rec.wait(10)
+    assert len(run.calls) == 1
+    folder = tmp_path / "state" / first["incident"]
+    assert (folder / "params.yaml").is_file() and rec.status(first["incident"])["state"] == "done"
+
+
+def test_resolved_is_recorded_and_a_later_firing_is_a_new_incident(tmp_path: Path) -> None:
+    run = SlowRun()
+    run.release.set()
+    rec = receiver(tmp_path, run)
+    _, first = rec.handle(body(PAYLOAD))
+    resolved = copy.deepcopy(PAYLOAD)
+    resolved["status"] = "resolved"
+    for alert in resolved["alerts"]:
+        alert.update(status="resolved", endsAt="2026-03-01T10:30:00Z")
+    status, answer = rec.handle(body(resolved))
+    assert status == 200 and answer["incident"] == first["incident"]
+    recorded = json.loads((tmp_path / "state" / first["incident"] / "resolved.json").read_text())
+    assert recorded["resolved_at"] == "2026-03-01T10:30:00+00:00"
+    again = copy.deepcopy(PAYLOAD)
+    for alert in again["alerts"]:
+        alert["startsAt"] = "2026-03-01T11:00:00Z"
+    status, later = rec.handle(body(again))
+    assert status == 202 and later["incident"] != first["incident"]
+    assert rec.wait(10) and len(run.calls) == 2
+
+
+def test_resolved_without_declaration_changes_nothing(tmp_path: Path) -> None:
+    rec = receiver(tmp_path, SlowRun())
+    resolved = {**PAYLOAD, "status": "resolved"}
+    status, answer = rec.handle(body(resolved))
+    assert status == 200 and answer["incident"] is None
+    assert not (tmp_path / "state").exists()
+
+
+def test_runs_for_different_incidents_proceed_at_once(tmp_path: Path) -> None:
+    run = SlowRun()
+    rec = receiver(tmp_path, run)
+    for key in ("a", "b", "c"):
+        assert rec.handle(body({**PAYLOAD, "groupKey": key}))[0] == 202
+    deadline = time.monotonic() + 5
+    while run.max_active < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    run.release.set()
+    assert rec.wait(10) and run.max_active == 3
+
+
+def test_failed_run_is_recorded(tmp_path: Path) -> None:
+    def boom(params: Path) -> dict[str, Any]:
+        raise RuntimeError("kernel died")
+    rec = Receiver(state_dir=tmp_path / "s", template=TEMPLATE, run=boom, clock=lambda: NOW)
+    _, answer = rec.handle(body(PAYLOAD))
+    assert rec.wait(10)
+    assert rec.status(answer["incident"]) == {"state": "failed", "started_at": NOW.isoformat(),
+                                              "error": "RuntimeError: kernel died"}
+
+
+def test_bad_payload_and_bad_token_change_nothing(tmp_path: Path) -> None:
+    run = SlowRun()
+    rec = receiver(tmp_path, run, token="s3cret")
+    assert rec.handle(body(PAYLOAD))[0] == 401
+    assert rec.handle(body(PAYLOAD), "Bearer nope")[0] == 401
+    assert rec.handle(b"{not json", "Bearer s3cret")[0] == 400
+    assert not (tmp_path / "state").exists() and not run.calls
+    run.release.set()
+    assert rec.handle(body(PAYLOAD), "Bearer s3cret")[0] == 202
+    assert rec.wait(10)
+
+
+def post(port: int, path: str, data: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_http_server_on_loopback(tmp_path: Path) -> None:
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, max_bytes=4096, clock=lambda: NOW)
+    server = make_server(rec, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        assert post(port, "/alerts", b"x" * 5000)[0] == 413
+        assert post(port, "/nowhere", body(PAYLOAD))[0] == 404
+        assert post(port, "/alerts", b"[]")[0] == 400
+        assert not (tmp_path / "state").exists()
+        status, answer = post(port, "/alerts", body(PAYLOAD))
+        assert status == 202
+        assert post(port, "/alerts", body(PAYLOAD))[0] == 200
+        assert rec.wait(10) and len(run.calls) == 1
+        params = yaml.safe_load((tmp_path / "state" / answer["incident"] / "params.yaml").read_text())
+        assert params["service"]["name"] == "orders"
+    finally:
+        server.shutdown()
+        server.server_close()
