@@ -83,4 +83,7 @@ def parse_git_log(text: str) -> pd.DataFrame:
         files = [line.strip() for line in rest.splitlines() if line.strip()]
         rows.append({"time": pd.Timestamp(parts[1]).tz_convert("UTC"), "commit": parts[0], "author": parts[2],
                      "subject": parts[3], "files": ",".join(files)})
-    return conform(pd.DataFrame(rows), CHANGES_SCHEMA)
+    frame = pd.DataFrame(rows)
+    if rows:  # pandas may pick microseconds; irlib's one timestamp dtype is ns UTC
+        frame["time"] = frame["time"].astype(UTC_TS)
+    return conform(frame, CHANGES_SCHEMA)
