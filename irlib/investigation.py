@@ -19,6 +19,7 @@ from .errors import EvidenceError, QueryError, SourceUnavailable
 from .evidence import EvidenceRecord, EvidenceStore, call_key, evidence_id
 from .findings import Finding, load_findings, save_finding, to_jsonable
 from .frames import conform
+from .fsutil import write_json
 from .incident import Incident, load_incident
 from .redact import Redactor
 from .sources.base import Fetched, schema_of
@@ -70,6 +71,7 @@ class Investigation:
         self.redactor = Redactor(key=_redaction_key(), emails=bool(incident.redaction.get("emails")),
                                  ips=bool(incident.redaction.get("ips")))
         self._sources: dict[str, Any] = {}
+        self.used: list[EvidenceRecord] = []  # every fetch this notebook made, in order
         self.kubernetes = Recorder(self, "kubernetes")
         self.prometheus = Recorder(self, "prometheus")
         self.sql = Recorder(self, "sql")
@@ -83,6 +85,7 @@ class Investigation:
         args = {k: _plain(v) for k, v in sorted(args.items())}
         existing = self.store.find(source, method, args)
         if existing is not None and existing.status == "ok":
+            self.used.append(existing)
             return self.store.load(existing)
         record = EvidenceRecord(
             id=evidence_id(self.step, source, method, args), source=source, method=method, args=args, query="",
@@ -93,7 +96,14 @@ class Investigation:
         record.query = self.redactor.text(record.query)
         record.reason = self.redactor.text(record.reason)
         self.store.save(record, frame)
+        self.used.append(record)
+        self._save_redaction_counts()
         return frame
+
+    def _save_redaction_counts(self) -> None:
+        if self.redactor.counts:
+            write_json(self.run_dir / "redaction" / f"evidence-{self.step or 'interactive'}.json",
+                       dict(self.redactor.counts))
 
     def _answer(self, record: EvidenceRecord, source: str, method: str, args: dict[str, Any],
                 schema: dict[str, str]) -> pd.DataFrame:
@@ -152,6 +162,13 @@ class Investigation:
 
     def findings(self) -> dict[str, Finding]:
         return load_findings(self.store.findings_dir)
+
+    def gap(self, source: str, method: str, **args: Any) -> str:
+        """Why the fetch ``source.method(**args)`` of this run has no data ("" when it was collected)."""
+        record = self.store.find(source, method, {k: _plain(v) for k, v in args.items()})
+        if record is None or record.status == "ok":
+            return ""
+        return f"{source}.{method}: {record.status}: {record.reason}"
 
     def evidence(self) -> pd.DataFrame:
         """What this run has collected so far, one row per fetch (the evidence manifest as a frame)."""

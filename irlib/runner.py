@@ -1,0 +1,167 @@
+"""Run the runbook: execute the step notebooks with papermill into a new run directory and build the report.
+
+``run_incident`` is what ``irlib run``, ``irlib demo`` and the webhook call.  Steps run stage by stage (see
+:mod:`irlib.steps_catalog`), in parallel within a stage, each in a worker process with its own kernel, timeout
+and memory cap.  A failed step is saved as far as it got and the others still run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import EvidenceError
+from .execute import StepOutcome, StepTask, run_step
+from .fsutil import write_json, write_text
+from .incident import Incident, load_incident
+from .investigation import resolve_replay
+from .steps_catalog import Step, select_steps
+from .timeutil import utc_now
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_MEMORY_MB = 2048
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    index_html: Path
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    manifest_hash: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(status == "ok" for _, status in self.steps) else 1
+
+
+def notebooks_dir() -> Path:
+    """The runbook notebooks: ``IRLIB_NOTEBOOKS`` if set, else the project's ``notebooks/`` folder."""
+    env = os.environ.get("IRLIB_NOTEBOOKS")
+    if env:
+        return Path(env)
+    for candidate in (PACKAGE_ROOT.parent / "notebooks", PACKAGE_ROOT / "notebooks"):
+        if candidate.is_dir():
+            return candidate
+    raise EvidenceError("the runbook notebooks were not found; set IRLIB_NOTEBOOKS to the notebooks/ folder")
+
+
+def default_reports_dir() -> Path:
+    return Path(os.environ.get("IRLIB_REPORTS", PACKAGE_ROOT.parent / "reports"))
+
+
+def new_run_dir(reports_dir: Path, incident_id: str, clock: pd.Timestamp, suffix: str = "") -> Path:
+    """Create and return a new, never-reused run directory ``reports/<incident>/<UTC stamp>[-suffix][-n]``."""
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in incident_id) or "incident"
+    stamp = clock.tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ") + (f"-{suffix}" if suffix else "")
+    base = Path(reports_dir) / safe_id
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        candidate = base / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            candidate.mkdir()  # atomic: two runs at once never share a directory
+            return candidate
+        except FileExistsError:
+            continue
+    raise EvidenceError(f"{base}: could not create a new run directory")
+
+
+def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: Path | None = None,
+                 jobs: int = 2, reports_dir: Path | None = None, now: pd.Timestamp | None = None,
+                 progress: Progress | None = None, timeout_s: float | None = None) -> RunResult:
+    """Execute the selected steps for the incident in ``params``; always writes the report and manifest."""
+    clock = now if now is not None else utc_now()
+    incident = load_incident(params, now=clock)
+    selected = select_steps(steps)
+    bundle = resolve_replay(str(replay) if replay else None, incident)
+    run_dir = new_run_dir(reports_dir or default_reports_dir(), incident.id, clock)
+    say = progress or (lambda _msg: None)
+    state = _initial_state(incident, selected, clock, bundle)
+    _save_state(run_dir, state)
+    write_text(run_dir / "parameters.yaml", Path(params).read_text(encoding="utf-8"))
+    tasks = {s.number: _task(s, incident, run_dir, bundle, clock, timeout_s) for s in selected}
+    outcomes = _execute(selected, tasks, max(1, jobs), say)
+    from .report import write_step_outputs, build_report
+
+    for step in selected:
+        outcome = outcomes[step.number]
+        write_step_outputs(run_dir, step, outcome, incident)
+        state["steps"][step.number].update(status=outcome.status, duration_s=round(outcome.duration_s, 2),
+                                           error=outcome.error, failed_cell=outcome.failed_cell)
+    state["finished_at"] = utc_now().isoformat()
+    state["complete"] = True
+    _save_state(run_dir, state)
+    index, manifest_hash = build_report(run_dir)
+    say(f"report: {index}")
+    return RunResult(run_dir, index, [(s.number, outcomes[s.number].status) for s in selected], manifest_hash)
+
+
+def _initial_state(incident: Incident, steps: list[Step], clock: pd.Timestamp, bundle: Path | None) -> dict:
+    return {
+        "incident": incident.id, "title": incident.title, "now": clock.isoformat(),
+        "started_at": utc_now().isoformat(), "finished_at": None, "complete": False,
+        "replay": str(bundle) if bundle else None, "window": incident.window.to_dict(),
+        "steps": {s.number: {"name": s.name, "title": s.title, "status": "pending"} for s in steps},
+    }
+
+
+def _save_state(run_dir: Path, state: dict) -> None:
+    write_json(run_dir / "run.json", state)
+
+
+def _task(step: Step, incident: Incident, run_dir: Path, bundle: Path | None, clock: pd.Timestamp,
+          timeout_s: float | None) -> StepTask:
+    nb_dir = notebooks_dir()
+    limit = timeout_s or float(incident.limits.get("notebook_timeout_s", DEFAULT_TIMEOUT_S))
+    return StepTask(
+        number=step.number, notebook=nb_dir / step.notebook, cwd=nb_dir,
+        parameters={"params": str(Path(incident.path).resolve()), "run_dir": str(run_dir.resolve()),
+                    "replay": str(bundle) if bundle else "", "step": step.number, "now": clock.isoformat()},
+        timeout_s=limit, memory_mb=int(incident.limits.get("notebook_memory_mb", DEFAULT_MEMORY_MB)),
+        kernel_name=os.environ.get("IRLIB_KERNEL", "python3"))
+
+
+def _execute(steps: list[Step], tasks: dict[str, StepTask], jobs: int, say: Progress) -> dict[str, StepOutcome]:
+    outcomes: dict[str, StepOutcome] = {}
+    stages = sorted({s.stage for s in steps})
+    with ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker) as pool:
+        for stage in stages:
+            pending: dict[str, Future[StepOutcome]] = {}
+            for step in (s for s in steps if s.stage == stage):
+                say(f"[{step.name}] running")
+                pending[step.number] = pool.submit(run_step, tasks[step.number])
+            for number, future in pending.items():
+                outcomes[number] = _outcome(number, future, tasks[number])
+                o = outcomes[number]
+                say(f"[{tasks[number].notebook.stem}] {o.status} in {o.duration_s:.1f} s"
+                    + (f": {o.error}" if o.error else ""))
+    return outcomes
+
+
+def _outcome(number: str, future: Future[StepOutcome], task: StepTask) -> StepOutcome:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process itself died
+        nb = Path(task.notebook).read_text(encoding="utf-8")
+        return StepOutcome(number, "failed", 0.0, f"worker process failed: {type(exc).__name__}: {exc}", None, nb)
+
+
+def _quiet_worker() -> None:
+    """Worker set-up: skip the slow optional jsonschema format grammar (rfc3987_syntax, ~1.5 s per process)."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+def load_state(run_dir: Path) -> dict:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        raise EvidenceError(f"{run_dir}: no run.json; not a run directory")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,38 @@
+"""The index page's incident summary, from the findings the steps recorded."""
+from __future__ import annotations
+
+from typing import Any
+
+from .report import esc
+
+
+def _value(findings: dict[str, Any], name: str) -> Any:
+    found = findings.get(name)
+    return None if found is None else found.value
+
+
+def summary_html(findings: dict[str, Any]) -> str:
+    """Severity, onset, top suspect, predicted exhaustion and root cause, each saying so when not established."""
+    sev = _value(findings, "severity") or {}
+    onset = _value(findings, "onset") or {}
+    suspects = _value(findings, "suspects") or []
+    oom = _value(findings, "exhaustion") or {}
+    cause = _value(findings, "root_cause") or {}
+    top_error = _value(findings, "top_error_template") or {}
+    level = sev.get("level") if isinstance(sev, dict) else None
+    rows = [
+        ("Severity", f"<span class=\"sev {esc(level)}\">{esc(level)}</span> " + esc("; ".join(sev.get("reasons", [])))
+         + (" (set by the parameters' override)" if sev.get("overridden") else "") if level else
+         "not established (step 01 did not record it)"),
+        ("Onset", f"{esc(onset.get('time'))} (confidence {esc(onset.get('confidence'))}; signals: "
+                  f"{esc(', '.join(onset.get('signals', [])))})" if onset.get("time") else
+         "not established from the evidence"),
+        ("Top suspect", f"{esc(suspects[0].get('name'))} — {esc(suspects[0].get('reason'))}" if suspects else
+         "no change preceded the onset in the look-back window"),
+        ("Top error", esc(top_error.get("template")) if top_error.get("template") else "no error template found"),
+        ("Predicted exhaustion", esc(oom.get("summary")) if oom.get("summary") else "no resource trend to "
+         "exhaustion found"),
+        ("Root cause", esc(cause.get("text")) if cause.get("text") else "not established yet"),
+    ]
+    body = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    return f"<h2>Summary</h2><table>{body}</table>"
