@@ -1,0 +1,85 @@
+"""Facts several steps need (onset, suspects, log records): taken from the run's findings when an earlier step
+recorded them, computed from the same evidence otherwise (steps of one stage run in parallel)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ..investigation import Investigation
+from . import common
+
+ONSET_SIGNALS = {"error_ratio": "max", "latency_p99": "max", "memory_working_set": "max"}
+
+
+def onset_signals(inv: Investigation) -> dict[str, pd.Series]:
+    """The series change-point detection looks at: error ratio, p99 latency, memory, error-log rate."""
+    out = {name: common.signal_series(inv, name, how) for name, how in ONSET_SIGNALS.items()}
+    records = log_records(inv)
+    if not records.empty:
+        errors = records[records["level"].isin(common.ERROR_LEVELS) & records["timestamp"].notna()]
+        if not errors.empty:
+            per_min = errors.set_index("timestamp").resample("1min").size().astype("float64")
+            out["error_log_rate"] = per_min
+    return {k: v for k, v in out.items() if len(v)}
+
+
+def onset(inv: Investigation) -> dict[str, Any]:
+    """The onset finding: {time, confidence, signals, per_signal, explanation}."""
+    found = inv.finding("onset")
+    if found is not None:
+        return found
+    from ..analysis.onset import combine_onsets
+
+    est = combine_onsets(onset_signals(inv))
+    value = {"time": est.time.isoformat() if est.time is not None else None, "confidence": est.confidence,
+             "signals": list(est.agreeing), "explanation": est.explanation,
+             "per_signal": {k: (v.isoformat() if v is not None else None) for k, v in est.per_signal.items()}}
+    if inv.step == "01":
+        inv.record("onset", value, summary=f"onset {value['time']} (confidence {est.confidence})")
+    return value
+
+
+def onset_time(inv: Investigation) -> pd.Timestamp | None:
+    value = onset(inv).get("time")
+    return pd.Timestamp(value) if value else None
+
+
+def changes(inv: Investigation) -> pd.DataFrame:
+    """Every change the sources know of: rollouts, config commits, alerts, scaling and node events."""
+    from ..analysis import suspects as sx
+
+    service = inv.incident.service["name"]
+    frames = [sx.changes_from_rollouts(common.rollouts(inv), service, inv.incident.namespace),
+              sx.changes_from_git(common.git_changes(inv), service),
+              sx.changes_from_alerts(common.alerts(inv), service),
+              sx.changes_from_events(common.events(inv), service)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return sx.conform(None, sx.CHANGES_SCHEMA)
+    return pd.concat(frames, ignore_index=True).sort_values("time").reset_index(drop=True)
+
+
+def suspects(inv: Investigation) -> pd.DataFrame:
+    from ..analysis.suspects import rank_suspects
+
+    return rank_suspects(changes(inv), onset_time(inv), pd.Timedelta(minutes=common.lookback_min(inv)),
+                         inv.incident.service["name"])
+
+
+def log_records(inv: Investigation) -> pd.DataFrame:
+    """Log records from the configured log files and from the containers' logs, multi-line records joined."""
+    from ..logs.analysis import records_from_lines
+
+    frames = []
+    w = inv.incident.window
+    for entry in inv.incident.sources.get("logs", []):
+        name = entry.get("name") or entry["path"]
+        frames.append(inv.logs.records(name=name, start=w.start, end=w.end))
+    lines = common.pod_logs(inv)
+    if not lines.empty:
+        frames.append(records_from_lines(lines))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return records_from_lines(lines)
+    return pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable").reset_index(drop=True)
