@@ -113,6 +113,7 @@ class StandIn:
         self._forbidden: set[str] = set()
         self._failing: dict[str, int] = {}
         self._delay_s = 0.0
+        self._requests: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._revision = 1000
@@ -175,6 +176,15 @@ class StandIn:
     def serves_metrics(self) -> bool:
         with self._lock:
             return any(gv == METRICS_GV and bucket for (gv, _), bucket in self._store.items())
+
+    def note_request(self, path: str) -> None:
+        with self._lock:
+            self._requests.append(path)
+
+    def requests(self) -> list[str]:
+        """Every request path (with its query string) served so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
 
     # -- faults -----------------------------------------------------------------------------------------------------
     def forbid(self, plural: str) -> None:

@@ -122,8 +122,8 @@ def parse_log_lines(lines: Iterable[LogLine], *, pod: str, container: str, previ
         stamps.append(stamp or None)
         texts.append(text)
         flags.append(line.decode_error)
-    frame = pd.DataFrame({"timestamp": pd.to_datetime(pd.Series(stamps, dtype=object), utc=True, errors="coerce",
-                                                      format="ISO8601"),
+    stamp_col = pd.to_datetime(pd.Series(stamps, dtype=object), utc=True, errors="coerce", format="ISO8601")
+    frame = pd.DataFrame({"timestamp": stamp_col.astype(UTC_TS),
                           "pod": pod, "container": container, "previous": previous, "line": texts,
                           "decode_error": flags})
     return conform(frame, POD_LOGS_SCHEMA)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..frames import UTC_TS, conform
+from ..frames import UTC_TS, Schema, conform
 
 PODS_SCHEMA: dict[str, str] = {
     "pod": "string", "namespace": "string", "phase": "string", "pod_ready": "boolean", "node": "string",
@@ -48,6 +48,16 @@ _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), ""
             "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"), "P": Decimal("1e15"),
             "E": Decimal("1e18")}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+
+
+def tidy(rows: list[dict[str, Any]] | pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """``conform`` with timestamp columns parsed as RFC 3339 at nanosecond resolution first (pandas 3 would infer
+    microseconds from text, and the kubelet's log stamps carry nanoseconds)."""
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    for name, dtype in schema.items():
+        if dtype == UTC_TS and name in frame.columns and frame[name].dtype != UTC_TS:
+            frame[name] = pd.to_datetime(frame[name], utc=True, errors="coerce", format="ISO8601").astype(UTC_TS)
+    return conform(frame, schema)
 
 
 def parse_quantity(value: object) -> float:
@@ -103,7 +113,7 @@ def parse_pods(pods: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     labels as sorted JSON; ``sidecar`` marks init containers with ``restartPolicy: Always`` (native sidecars).
     """
     rows = [row for pod in pods for row in _pod_rows(pod)]
-    return conform(pd.DataFrame(rows), PODS_SCHEMA)
+    return tidy(rows, PODS_SCHEMA)
 
 
 def _pod_rows(pod: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -170,7 +180,7 @@ def parse_events(events: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     source.component else reportingComponent.
     """
     rows = [_event_row(ev) for ev in events]
-    frame = conform(pd.DataFrame(rows), EVENTS_SCHEMA)
+    frame = tidy(rows, EVENTS_SCHEMA)
     return frame.sort_values("time", kind="stable", na_position="last").reset_index(drop=True)
 
 
@@ -266,7 +276,7 @@ def parse_revision_history(owner: Mapping[str, Any], revisions: Iterable[Mapping
 
 
 def _sorted_history(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = conform(pd.DataFrame(rows), ROLLOUT_SCHEMA)
+    frame = tidy(rows, ROLLOUT_SCHEMA)
     return frame.sort_values(["kind", "name", "revision"], kind="stable").reset_index(drop=True)
 
 
@@ -295,7 +305,7 @@ def parse_pod_usage(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
              "cpu_cores": parse_quantity(_get(c, "usage", "cpu")),
              "memory_bytes": parse_quantity(_get(c, "usage", "memory"))}
             for item in items for c in item.get("containers") or []]
-    return conform(pd.DataFrame(rows), POD_USAGE_SCHEMA)
+    return tidy(rows, POD_USAGE_SCHEMA)
 
 
 def parse_node_usage(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -303,4 +313,4 @@ def parse_node_usage(items: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     rows = [{"timestamp": item.get("timestamp"), "node": _get(item, "metadata", "name"),
              "cpu_cores": parse_quantity(_get(item, "usage", "cpu")),
              "memory_bytes": parse_quantity(_get(item, "usage", "memory"))} for item in items]
-    return conform(pd.DataFrame(rows), NODE_USAGE_SCHEMA)
+    return tidy(rows, NODE_USAGE_SCHEMA)
