@@ -136,6 +136,8 @@ RULES: list[Rule] = [
     Rule("url_password", _rx(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"<>]*:(?P<v>[^\s@/'\"<>]+)@[^\s@]"), ("v",),
          _password_ok),
     Rule("dsn_password", _rx(r"(?i)\b(?:password|identified\s+by)\s+'(?P<v>[^'\n]+)'"), ("v",), _password_ok),
+    Rule("dsn_password", _rx(r"(?i)\bset\s+password\b[^=\n]{0,200}=\s*(?:password\s*\(\s*)?'(?P<v>[^'\n]+)'"), ("v",),
+         _password_ok),
     Rule("dsn_password", _rx(r"\b(?:mysql|mysqldump|mysqladmin)\b[^\n]*?\s-p(?P<v>[^\s'\"]{3,})"), ("v",), _password_ok),
     Rule("env_secret", _rx(r"(?i)\"name\"\s*:\s*\"[\w.-]*(?:" + _SECRET_WORDS + r"|_key)\"\s*,\s*\"value\"\s*:\s*"
                            r"\"(?P<v>[^\"\n]+)\""), ("v",), _password_ok),
@@ -156,6 +158,7 @@ _TRIGGERS = (r"private key|[A-Za-z0-9+/]{64}|eyJ|AKIA|ASIA|secretaccesskey|AIza|
              r"|sid=|jsessionid|mysql")
 PREFILTER = re.compile(_TRIGGERS, re.IGNORECASE)
 _EMAIL_TRIGGER, _IP_TRIGGER = r"@", r"\d\.\d|[0-9a-fA-F]:[0-9a-fA-F]*:"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _PLACEHOLDER = re.compile(r"\[REDACTED:[a-z_0-9]+:[0-9a-f]{8}\]")
 _COOKIE_HEADER = re.compile(r"(?im)\b(?P<set>set-)?cookie\s*[:=]\s*(?P<v>[^\r\n]+)")
 _COOKIE_PAIR = re.compile(r"(?:^|;)\s*(?P<name>[^=;\s]+)\s*=\s*(?P<v>[^;\r\n\"']*)")
@@ -228,9 +231,20 @@ class Redactor:
         return merge_spans(found)
 
     def text(self, value: str) -> str:
-        """``value`` with every secret replaced by its placeholder (placeholders already there are kept)."""
+        """``value`` with every secret replaced by its placeholder (placeholders already there are kept).
+
+        Terminal colour codes (as in Jupyter tracebacks) can glue a secret to its neighbours; a text holding them is
+        redacted without them, and keeps its colours only when nothing had to be replaced.
+        """
         if not isinstance(value, str) or not self.prefilter().search(value):
             return value
+        if "\x1b[" in value:
+            plain = _ANSI.sub("", value)
+            redacted = self._plain_text(plain)
+            return value if redacted == plain else redacted
+        return self._plain_text(value)
+
+    def _plain_text(self, value: str) -> str:
         pieces: list[str] = []
         cursor = 0
         for start, end, kind in self.spans(value):
