@@ -216,7 +216,7 @@ def alert_intervals(matrix: Matrix, step_ms: int, last_eval_ms: int) -> pd.DataF
             rows.append({"alertname": metric.get("alertname", ""), "state": "firing",
                          "severity": metric.get("severity"), "labels": labels_json(labels),
                          "starts_at": pd.Timestamp(int(times[s]) * 1_000_000, tz="UTC"),
-                         "ends_at": pd.NaT if still else pd.Timestamp(int(times[e]) * 1_000_000, tz="UTC"),
+                         "ends_at": None if still else pd.Timestamp(int(times[e]) * 1_000_000, tz="UTC"),
                          "source": "ALERTS", "annotations": "{}"})
     return conform(pd.DataFrame(rows), ALERTS_SCHEMA)
 
@@ -228,9 +228,17 @@ def parse_api_alerts(data: Any) -> pd.DataFrame:
         labels = dict(alert.get("labels") or {})
         rows.append({"alertname": labels.get("alertname", ""), "state": alert.get("state", ""),
                      "severity": labels.get("severity"), "labels": labels_json(labels),
-                     "starts_at": alert.get("activeAt"), "ends_at": pd.NaT, "source": "api",
+                     "starts_at": _utc_ns(alert.get("activeAt")), "ends_at": None, "source": "api",
                      "annotations": labels_json(alert.get("annotations") or {})})
     return conform(pd.DataFrame(rows), ALERTS_SCHEMA)
+
+
+def _utc_ns(value: object) -> pd.Timestamp | None:
+    """An API time as a nanosecond UTC timestamp (``None`` when absent or unreadable)."""
+    try:
+        return as_utc(value).as_unit("ns") if value else None
+    except (ValueError, TypeError):
+        return None
 
 
 def parse_rules(data: Any) -> pd.DataFrame:

@@ -68,7 +68,7 @@ def test_pack_queries_cover_both_packs_and_escape_the_service() -> None:
     for name in PACKS["red"] + PACKS["use"]:
         assert name in queries
     assert 'namespace="sh\\\\op"' in queries["request_rate"]
-    assert 'pod=~"(?:check\\\\"out)-.+"' in queries["request_rate"]
+    assert 'pod=~"(?:check\\"out)-.+"' in queries["request_rate"]
     assert queries["error_ratio"].startswith('sum(rate(http_requests_total{namespace="sh\\\\op"')
     assert 'code=~"5.."' in queries["error_ratio"]
     assert "histogram_quantile(0.99," in queries["latency_p99"]
