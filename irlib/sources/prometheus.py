@@ -132,7 +132,7 @@ class PrometheusSource:
         data = self.http.get_data("/api/v1/alerts", {}, query="GET /api/v1/alerts")
         current = parse_api_alerts(data)
         frame = pd.concat([history, current], ignore_index=True) if len(current) else history
-        return Fetched(conform(frame, ALERTS_SCHEMA), f"{described}; GET /api/v1/alerts", truncated, notes)
+        return Fetched(_alerts_frame(frame), f"{described}; GET /api/v1/alerts", truncated, notes)
 
     @fetcher(RULES_SCHEMA)
     def rules(self) -> Fetched:
@@ -218,7 +218,7 @@ def alert_intervals(matrix: Matrix, step_ms: int, last_eval_ms: int) -> pd.DataF
                          "starts_at": pd.Timestamp(int(times[s]) * 1_000_000, tz="UTC"),
                          "ends_at": None if still else pd.Timestamp(int(times[e]) * 1_000_000, tz="UTC"),
                          "source": "ALERTS", "annotations": "{}"})
-    return conform(pd.DataFrame(rows), ALERTS_SCHEMA)
+    return _alerts_frame(pd.DataFrame(rows))
 
 
 def parse_api_alerts(data: Any) -> pd.DataFrame:
@@ -230,7 +230,15 @@ def parse_api_alerts(data: Any) -> pd.DataFrame:
                      "severity": labels.get("severity"), "labels": labels_json(labels),
                      "starts_at": _utc_ns(alert.get("activeAt")), "ends_at": None, "source": "api",
                      "annotations": labels_json(alert.get("annotations") or {})})
-    return conform(pd.DataFrame(rows), ALERTS_SCHEMA)
+    return _alerts_frame(pd.DataFrame(rows))
+
+
+def _alerts_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` conformed to :data:`ALERTS_SCHEMA`, its times in nanoseconds whatever pandas inferred."""
+    out = conform(frame, ALERTS_SCHEMA)
+    for column in ("starts_at", "ends_at"):
+        out[column] = out[column].dt.as_unit("ns")
+    return out
 
 
 def _utc_ns(value: object) -> pd.Timestamp | None:
