@@ -1,0 +1,120 @@
+"""Error classes (exception types, HTTP 5xx, errno, SQLSTATE) and stack-trace signatures of log records.
+
+:func:`classify_errors` finds, in bulk (RE2), at most one class of each kind per message.  :func:`stack_signature`
+reads one multi-line record (Java, Python or Go trace) and returns its exception and normalised top frames.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+EXCEPTION_PATTERN = (r"(?P<c>\b(?:[a-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)"
+                     r"|\bpanic\b)")
+HTTP_PATTERN = (r"(?:HTTP/\d(?:\.\d)?\"?\s+|\b(?:status|status_code|code|http_status|statusCode|HTTP)[=:\s\"]+)"
+                r"(?P<c>5\d\d)\b")
+ERRNO_PATTERN = (r"\b(?P<c>E(?:CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE|ACCES|NOENT|"
+                 r"NOMEM|NOSPC|ADDRINUSE|ADDRNOTAVAIL|AGAIN|MFILE|NFILE|PERM|IO|EXIST|INVAL|BADF|NOTCONN|SHUTDOWN|"
+                 r"ROFS|DQUOT|BUSY|NOTFOUND|AI_AGAIN|PROTO|OVERFLOW))\b")
+ERRNO_PHRASES: dict[str, str] = {
+    "Connection refused": "ECONNREFUSED", "Connection reset by peer": "ECONNRESET", "Broken pipe": "EPIPE",
+    "Connection timed out": "ETIMEDOUT", "No such file or directory": "ENOENT", "Permission denied": "EACCES",
+    "No space left on device": "ENOSPC", "Too many open files": "EMFILE", "Cannot allocate memory": "ENOMEM",
+    "No route to host": "EHOSTUNREACH", "Network is unreachable": "ENETUNREACH",
+    "Address already in use": "EADDRINUSE", "Read-only file system": "EROFS",
+}
+SQLSTATE_PATTERN = (r"(?:\b(?:SQLSTATE|sqlstate|sql_error_code|SQL state|error_code)[\s=:\[\]\"]*|ERROR \d{4} \()"
+                    r"(?P<c>[0-9A-Z]{2}[0-9A-Z]{3})\b")
+SQLSTATE_PHRASES: dict[str, str] = {
+    "deadlock detected": "40P01", "could not serialize access": "40001", "Deadlock found": "40001",
+    "canceling statement due to statement timeout": "57014", "too many connections": "53300",
+    "duplicate key value violates unique constraint": "23505", "Lock wait timeout exceeded": "HY000",
+}
+KINDS: tuple[tuple[str, str], ...] = (("exception", EXCEPTION_PATTERN), ("http", HTTP_PATTERN),
+                                      ("errno", ERRNO_PATTERN), ("sqlstate", SQLSTATE_PATTERN))
+
+
+def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
+    """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind."""
+    out: list[tuple[str, pa.Array, pa.Array]] = []
+    for kind, pattern in KINDS:
+        classes = _first_match(messages, pattern)
+        if kind == "errno":
+            classes = _fill_from_phrases(messages, classes, ERRNO_PHRASES)
+        if kind == "sqlstate":
+            classes = _fill_from_phrases(messages, classes, SQLSTATE_PHRASES)
+        if kind == "http":
+            classes = pc.binary_join_element_wise(pa.scalar("HTTP"), classes, " ")
+        rows = pc.indices_nonzero(pc.is_valid(classes))
+        out.append((kind, rows, pc.take(classes, rows)))
+    return out
+
+
+def _first_match(messages: pa.Array, pattern: str) -> pa.Array:
+    hit = pc.fill_null(pc.match_substring_regex(messages, pattern=pattern), False)
+    parts = pc.extract_regex(messages, pattern=r"(?s)^.*?" + pattern)
+    return pc.if_else(hit, parts.field("c"), pa.scalar(None, parts.field("c").type))
+
+
+def _fill_from_phrases(messages: pa.Array, classes: pa.Array, phrases: dict[str, str]) -> pa.Array:
+    for phrase, code in phrases.items():
+        found = pc.fill_null(pc.match_substring(messages, phrase), False)
+        classes = pc.if_else(pc.and_(found, pc.is_null(classes)), pa.scalar(code, classes.type), classes)
+    return classes
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A stack trace's exception type and its normalised top frames (``frames`` joined give the signature)."""
+
+    exception: str
+    frames: tuple[str, ...]
+
+    def text(self) -> str:
+        return self.exception + " @ " + " < ".join(self.frames)
+
+
+_JAVA_FRAME = re.compile(r"^\s+at\s+([\w$.<>/]+)\(")
+_PY_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)')
+_GO_FRAME = re.compile(r"^([\w./\-*()$]+\.[\w$*().\-]+?)(?:\(.*\))?$")
+_EXCEPTION = re.compile(r"((?:[a-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)|panic)\b")
+_LAMBDA = re.compile(r"\$\$?(?:Lambda\$)?\d+(?:/0x[0-9a-f]+)?|\$\d+")
+_GO_ARGS = re.compile(r"\(0x[0-9a-f, .]*\)|\+0x[0-9a-f]+")
+
+
+def stack_signature(message: str, top_frames: int = 5) -> Signature | None:
+    """The signature of a Java, Python or Go stack trace in ``message``; None when it holds no frames."""
+    lines = message.split("\n")
+    java = [_LAMBDA.sub("", m.group(1)) for m in map(_JAVA_FRAME.match, lines) if m]
+    if java:
+        return Signature(_exception_of(lines, python=False), tuple(java[:top_frames]))
+    python = [f"{m.group(1).rsplit('/', 1)[-1]}:{m.group(2)}" for m in map(_PY_FRAME.match, lines) if m]
+    if python:
+        return Signature(_exception_of(lines, python=True), tuple(reversed(python[-top_frames:])))
+    go = _go_frames(lines)
+    if go:
+        return Signature(_exception_of(lines, python=False), tuple(go[:top_frames]))
+    return None
+
+
+def _go_frames(lines: list[str]) -> list[str]:
+    frames: list[str] = []
+    for here, after in zip(lines, lines[1:]):
+        if after.startswith(("\t", "    ")) and ".go:" in after and not here.startswith((" ", "\t")):
+            match = _GO_FRAME.match(_GO_ARGS.sub("", here.strip()))
+            if match:
+                frames.append(match.group(1))
+    return frames
+
+
+def _exception_of(lines: list[str], *, python: bool) -> str:
+    ordered = reversed(lines) if python else iter(lines)
+    for line in ordered:
+        if python and line.startswith((" ", "\t")):
+            continue
+        match = _EXCEPTION.search(line)
+        if match:
+            return match.group(1)
+    return ""

@@ -1,0 +1,323 @@
+"""Log formats: header regexes for text logs, field names for JSON lines, logfmt, and format detection.
+
+Each text format is one RE2 regex with named groups ``ts``, ``level``, ``logger`` and ``msg`` (any may be absent),
+applied in bulk with ``pyarrow.compute.extract_regex``.  A line that does not match its file's header regex is a
+continuation of the record above it (stack traces, "Caused by", wrapped messages).
+
+:func:`parse_lines` turns decoded lines into :class:`ParsedLines` (one entry per line: whether it starts a record,
+the timestamp text, raw level, logger and message).  JSON lines and logfmt are parsed per line in Python; the
+text formats in bulk.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import QueryError
+
+_ZONES = r"(?:UTC|GMT|UT|[ECMP][SD]T|CES?T|EES?T|WES?T|BST|JST|KST|AES?T|AEDT)"
+_ISO = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]|\s+)\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)?(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|" + _ZONES + r"\b))?"
+_SYSLOG_TS = r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:\s+\d{4})?"
+_COMPACT = r"\d{6}\s+\d{6}|\d{2}/\d{2}/\d{2}\s+\d{2}:\d{2}:\d{2}(?:[.,]\d+)?"
+_EPOCH = r"\d{10}(?:\.\d+)?|\d{13}(?:\.\d+)?|\d{16}|\d{19}"
+_LEVELS = (r"(?i:trace|debug\d?|info|information|informational|notice|note|warn|warning|error|err|severe|fatal|"
+           r"critical|crit|emerg|emergency|alert|panic|verbose|fine|finer|finest)|LOG|STATEMENT|DETAIL|HINT|CONTEXT")
+_LOGGER = r"(?:\[[^\]]*\]\s*)?(?:(?P<logger>[\w.$/\-]+(?:\[\d+\])?)\s*:\s+)?"
+
+TEXT_FORMATS: dict[str, str] = {
+    "vdsm": r"^(?P<logger>[\w\-]+)::(?P<level>[A-Z]+)::(?P<ts>" + _ISO + r")::(?P<msg>.*)$",
+    "glog": r"^(?P<level>[IWEF])(?P<ts>\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+\d+\s+(?P<logger>[\w.\-]+:\d+)\]\s?(?P<msg>.*)$",
+    "android": r"^(?P<ts>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+)\s+\d+\s+\d+\s+(?P<level>[VDIWEFA])\s+(?P<logger>[^:]*?)\s*:\s?(?P<msg>.*)$",
+    "bgl": r"^\S+ \d+ \d{4}\.\d{2}\.\d{2} \S+ (?P<ts>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+) \S+ \S+ (?P<logger>\S+) (?P<level>[A-Z]+) (?P<msg>.*)$",
+    "hpc": r"^\d+ \S+ (?P<logger>\S+) \S+ (?P<ts>\d{9,10}) \d+ (?P<msg>.*)$",
+    "access": r'^(?P<pre>\S+ \S+ \S+) \[(?P<ts>[^\]]+)\] (?P<msg>"[^"]*" (?P<status>\d{3}) .*)$',
+    "syslog": r"^(?P<ts>" + _SYSLOG_TS + r")\s+(?P<host>\S+)\s+(?P<logger>[^:\s\[]+(?:\[\d+\])?):\s?(?P<msg>.*)$",
+    "generic": r"^\[?(?P<ts>" + _ISO + "|" + _SYSLOG_TS + "|" + _COMPACT + r")\]?[\s:|,\-]*(?P<rest>.*)$",
+    "epoch": r"^(?P<ts>" + _EPOCH + r")\s+(?P<rest>.*)$",
+}
+# Applied to the ``rest`` of a generic header: an optional level within the first tokens, then an optional logger.
+LEVEL_IN_REST = (r"^(?:\S+\s+){0,2}?[\[(<]?(?P<level>" + _LEVELS + r")[\])>]?(?:[\s:|\-]+|$)" + _LOGGER
+                 + r"(?P<msg>.*)$")
+LOGGER_IN_REST = r"^" + _LOGGER + r"(?P<msg>.*)$"
+
+JSON_FORMATS = ("json", "bunyan", "pino", "zap", "ecs", "otel", "journald", "docker")
+FORMATS: tuple[str, ...] = tuple(TEXT_FORMATS) + JSON_FORMATS + ("logfmt", "plain")
+ALIASES: dict[str, str] = {
+    "klog": "glog", "log4j": "generic", "logback": "generic", "java": "generic", "python": "generic",
+    "go": "generic", "postgresql": "generic", "postgres": "generic", "mysql": "generic", "nginx_error": "generic",
+    "apache_error": "generic", "nginx": "access", "apache": "access", "logcat": "android", "jsonl": "json",
+}
+
+
+@dataclass(frozen=True)
+class ParsedLines:
+    """One entry per input line: ``start`` (bool: begins a record), ``ts`` text, raw ``level``, ``logger``, ``msg``."""
+
+    start: pa.Array
+    ts: pa.Array
+    level: pa.Array
+    logger: pa.Array
+    msg: pa.Array
+
+
+def canonical_format(name: str) -> str:
+    """The format's canonical name; raises :class:`QueryError` for an unknown one."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in FORMATS:
+        raise QueryError("logs", f"format={name}", f"unknown log format; use one of: {', '.join(FORMATS)}, "
+                         f"or an alias ({', '.join(sorted(ALIASES))})")
+    return key
+
+
+def detect_format(sample: list[str]) -> str:
+    """The format whose header matches most of the first non-blank lines (JSON when most lines are objects)."""
+    lines = [s for s in sample if s.strip()][:200]
+    if not lines:
+        return "plain"
+    json_share = sum(1 for s in lines if s.lstrip().startswith("{")) / len(lines)
+    if json_share >= 0.5:
+        return "docker" if _docker_share(lines) >= 0.5 else "json"
+    if sum(1 for s in lines if _LOGFMT_HINT.search(s)) / len(lines) >= 0.5:
+        return "logfmt"
+    best, best_hits = "plain", 0
+    for name, pattern in TEXT_FORMATS.items():
+        compiled = re.compile(pattern)
+        hits = sum(1 for s in lines if compiled.match(s))
+        if hits > best_hits:
+            best, best_hits = name, hits
+    return best if best_hits >= max(1, len(lines) // 10) else "plain"
+
+
+def _docker_share(lines: list[str]) -> float:
+    hits = 0
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("log"), str) and not ({"msg", "message"} & obj.keys()):
+            hits += 1
+    return hits / len(lines)
+
+
+_LOGFMT_HINT = re.compile(r'^(?:\w[\w.]*=(?:"[^"]*"|\S*)\s+){2,}')
+
+
+def _group(parts: pa.StructArray, name: str, size: int) -> pa.Array:
+    names = [parts.type.field(i).name for i in range(parts.type.num_fields)]
+    if name not in names:
+        return pa.nulls(size, pa.large_string())
+    return parts.field(name).cast(pa.large_string())
+
+
+def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
+    """Bulk header parsing of text lines in format ``fmt`` (a key of :data:`TEXT_FORMATS` or ``plain``)."""
+    n = len(lines)
+    if fmt == "plain" or n == 0:
+        return _plain(lines)
+    parts = pc.extract_regex(lines, pattern=TEXT_FORMATS[fmt])
+    start = pc.fill_null(pc.is_valid(parts), False)
+    ts, level, logger = _group(parts, "ts", n), _group(parts, "level", n), _group(parts, "logger", n)
+    msg = _group(parts, "msg", n)
+    if fmt in ("generic", "epoch"):
+        level, logger, msg = _split_rest(_group(parts, "rest", n))
+    if fmt == "access":
+        level = _status_level(_group(parts, "status", n))
+        msg = pc.binary_join_element_wise(_group(parts, "pre", n), msg, pa.scalar(" ", pa.large_string()))
+    msg = pc.if_else(start, msg, lines.cast(pa.large_string()))
+    return ParsedLines(start=start, ts=ts, level=level, logger=logger, msg=msg)
+
+
+def _split_rest(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    with_level = pc.extract_regex(rest, pattern=LEVEL_IN_REST)
+    without = pc.extract_regex(rest, pattern=LOGGER_IN_REST)
+    has_level = pc.fill_null(pc.is_valid(with_level), False)
+    n = len(rest)
+    level = pc.if_else(has_level, _group(with_level, "level", n), pa.scalar(None, pa.large_string()))
+    logger = pc.if_else(has_level, _group(with_level, "logger", n), _group(without, "logger", n))
+    msg = pc.if_else(has_level, _group(with_level, "msg", n), _group(without, "msg", n))
+    msg = pc.if_else(pc.is_null(msg), rest, msg)
+    return level, logger, msg
+
+
+def _status_level(status: pa.Array) -> pa.Array:
+    code = pc.cast(pc.if_else(pc.equal(status, ""), None, status), pa.int32())
+    level = pc.case_when(pc.make_struct(pc.greater_equal(code, 500), pc.greater_equal(code, 400)),
+                         pa.scalar("ERROR", pa.large_string()), pa.scalar("WARN", pa.large_string()),
+                         pa.scalar("INFO", pa.large_string()))
+    return pc.if_else(pc.is_null(code), pa.scalar(None, pa.large_string()), level)
+
+
+_CONTINUATION = re.compile(r"^(?:\s|Caused by:|Traceback \(|\.\.\. \d+ more|[\w.$]+(?:Error|Exception)\b)")
+
+
+def _plain(lines: pa.Array) -> ParsedLines:
+    n = len(lines)
+    cont = pc.match_substring_regex(lines, pattern=_CONTINUATION.pattern) if n else pa.array([], pa.bool_())
+    start = pc.invert(pc.fill_null(cont, False))
+    if n:
+        start = pc.or_(start, pa.array([True] + [False] * (n - 1)))
+    empty = pa.nulls(n, pa.large_string())
+    return ParsedLines(start=start, ts=empty, level=empty, logger=empty, msg=lines.cast(pa.large_string()))
+
+
+# --- JSON lines and logfmt (per line, in Python) ---------------------------------------------------------------
+TS_KEYS = ("@timestamp", "timestamp", "time", "ts", "t", "date", "datetime", "asctime", "timeUnixNano",
+           "__REALTIME_TIMESTAMP", "observedTimeUnixNano")
+LEVEL_KEYS = ("level", "lvl", "log.level", "severity", "severityText", "levelname", "loglevel", "log_level", "PRIORITY",
+              "severityNumber", "l")
+MSG_KEYS = ("msg", "message", "MESSAGE", "log", "body", "textPayload", "event", "m")
+LOGGER_KEYS = ("logger", "logger_name", "log.logger", "name", "component", "SYSLOG_IDENTIFIER", "caller", "module")
+
+
+def _pick(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if key in obj and obj[key] not in (None, ""):
+            return obj[key]
+        if "." in key:
+            head, _, tail = key.partition(".")
+            inner = obj.get(head)
+            if isinstance(inner, dict) and inner.get(tail) not in (None, ""):
+                return inner[tail]
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        for key in ("stringValue", "intValue", "doubleValue", "boolValue"):
+            if key in value:
+                return str(value[key])
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def json_records(obj: dict[str, Any]) -> list[tuple[str | None, str | None, str | None, str]]:
+    """(ts, level, logger, message) for one JSON object; an OTel export line can hold several records."""
+    if isinstance(obj.get("resourceLogs"), list):
+        return _otel_records(obj)
+    msg = _text(_pick(obj, MSG_KEYS))
+    if msg is None:
+        msg = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    level = _pick(obj, LEVEL_KEYS)
+    return [(_text(_pick(obj, TS_KEYS)), _level_text(level, obj), _text(_pick(obj, LOGGER_KEYS)), msg.rstrip("\n"))]
+
+
+def _level_text(level: Any, obj: dict[str, Any]) -> str | None:
+    if level is None:
+        return None
+    if "PRIORITY" in obj and level == obj.get("PRIORITY"):
+        return "syslog:" + str(level)
+    if isinstance(level, (int, float)) and not isinstance(level, bool):
+        return ("otel:" if "severityNumber" in obj else "bunyan:") + str(int(level))
+    return str(level)
+
+
+def _otel_records(obj: dict[str, Any]) -> list[tuple[str | None, str | None, str | None, str]]:
+    out: list[tuple[str | None, str | None, str | None, str]] = []
+    for resource in obj.get("resourceLogs") or []:
+        for scope in (resource or {}).get("scopeLogs") or []:
+            logger = _text(((scope or {}).get("scope") or {}).get("name"))
+            for rec in (scope or {}).get("logRecords") or []:
+                ts = rec.get("timeUnixNano") or rec.get("observedTimeUnixNano")
+                level = rec.get("severityText") or (f"otel:{rec['severityNumber']}" if "severityNumber" in rec
+                                                    else None)
+                out.append((_text(ts), _text(level), logger, _text(rec.get("body")) or ""))
+    return out
+
+
+_LOGFMT_PAIR = re.compile(r'(\w[\w.\-]*)=("(?:[^"\\]|\\.)*"|\S*)')
+
+
+def logfmt_fields(line: str) -> dict[str, str]:
+    """The key=value pairs of a logfmt line (quoted values unquoted)."""
+    out: dict[str, str] = {}
+    for key, value in _LOGFMT_PAIR.findall(line):
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        out[key] = value
+    return out
+
+
+def logfmt_record(line: str) -> tuple[str | None, str | None, str | None, str] | None:
+    """(ts, level, logger, message) of a logfmt line; the message keeps the other fields after ``msg``."""
+    fields = logfmt_fields(line)
+    if len(fields) < 2:
+        return None
+    ts = fields.pop("time", None) or fields.pop("ts", None) or fields.pop("t", None)
+    level = fields.pop("level", None) or fields.pop("lvl", None)
+    logger = fields.pop("logger", None) or fields.pop("component", None)
+    msg = fields.pop("msg", None) or fields.pop("message", None) or ""
+    extra = " ".join(f"{k}={v}" for k, v in fields.items())
+    return ts, level, logger, (msg + (" " + extra if extra else "")).strip()
+
+
+def parse_structured(lines: pa.Array, fmt: str, fallback: Callable[[pa.Array], ParsedLines]) -> tuple[
+        ParsedLines, list[int]]:
+    """Per-line parsing of JSON lines / logfmt.  Lines that are neither are parsed by ``fallback`` (a text format).
+
+    Returns the parsed entries and, for each, the index of the input line it came from (an OTel line can yield
+    several records).
+    """
+    rows: list[tuple[bool, str | None, str | None, str | None, str]] = []
+    origin: list[int] = []
+    other_idx: list[int] = []
+    for i, line in enumerate(lines.to_pylist()):
+        parsed = _structured_line(line or "", fmt)
+        if parsed is None:
+            other_idx.append(len(rows))
+            rows.append((True, None, None, None, line or ""))
+            origin.append(i)
+            continue
+        for ts, level, logger, msg in parsed:
+            rows.append((True, ts, level, logger, msg))
+            origin.append(i)
+    result = _columns(rows)
+    if other_idx:
+        result = _patch_fallback(result, other_idx, fallback(pc.take(lines, pa.array([origin[j] for j in other_idx]))))
+    return result, origin
+
+
+def _structured_line(line: str, fmt: str) -> list[tuple[str | None, str | None, str | None, str]] | None:
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except ValueError:
+            return None
+        return json_records(obj) if isinstance(obj, dict) else None
+    if fmt == "logfmt":
+        rec = logfmt_record(stripped)
+        return None if rec is None else [rec]
+    return None
+
+
+def _columns(rows: list[tuple[bool, str | None, str | None, str | None, str]]) -> ParsedLines:
+    cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
+    return ParsedLines(start=pa.array(cols[0], pa.bool_()), ts=pa.array(cols[1], pa.large_string()),
+                       level=pa.array(cols[2], pa.large_string()), logger=pa.array(cols[3], pa.large_string()),
+                       msg=pa.array(cols[4], pa.large_string()))
+
+
+def _patch_fallback(result: ParsedLines, idx: list[int], other: ParsedLines) -> ParsedLines:
+    def patch(base: pa.Array, values: pa.Array) -> pa.Array:
+        items = base.to_pylist()
+        for j, value in zip(idx, values.to_pylist()):
+            items[j] = value
+        return pa.array(items, base.type)
+
+    return ParsedLines(start=patch(result.start, other.start), ts=patch(result.ts, other.ts),
+                       level=patch(result.level, other.level), logger=patch(result.logger, other.logger),
+                       msg=patch(result.msg, other.msg))

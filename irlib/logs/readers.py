@@ -1,0 +1,183 @@
+"""Bytes to lines: files (plain or gzip), stdin, raw bytes, in one piece or in chunks; no line is ever lost.
+
+Every reader returns a :class:`Lines` table: ``line_no`` (1-based), ``text`` (decoded, ``\\r`` and ANSI colour codes
+removed) and ``decode_error`` (the line's bytes were not valid in the encoding and were decoded with U+FFFD).
+
+Encodings: a UTF-16 or UTF-8 byte-order mark wins; UTF-16 without a BOM is recognised by its NUL bytes; otherwise
+UTF-8, or the ``encoding`` given (``cp1252``, ``gbk``, ``shift_jis`` ...).  Undecodable bytes never raise.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import IrlibError
+
+ANSI_PATTERN = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]"
+DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024
+
+
+class LogReadError(IrlibError):
+    """A log file cannot be opened or decompressed; the message names the file and what to do."""
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Decoded lines: ``line_no`` (int64, 1-based), ``text`` (large_string), ``decode_error`` (bool)."""
+
+    line_no: pa.Array
+    text: pa.Array
+    decode_error: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def detect_encoding(data: bytes, encoding: str | None = None) -> tuple[str, int]:
+    """The encoding to use and the length of the byte-order mark to skip."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8", 3
+    if data.startswith(codecs.BOM_UTF16_LE):
+        return "utf-16-le", 2
+    if data.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16-be", 2
+    if encoding:
+        return encoding, 0
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        even_nuls = head[0::2].count(0)
+        odd_nuls = head[1::2].count(0)
+        return ("utf-16-be", 0) if even_nuls > odd_nuls else ("utf-16-le", 0)
+    return "utf-8", 0
+
+
+def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int = 1) -> Lines:
+    """Split ``data`` into decoded lines (see the module doc); a final line without a newline is kept."""
+    enc, bom = detect_encoding(data, encoding)
+    try:
+        codecs.lookup(enc)
+    except LookupError as exc:
+        raise LogReadError(f"unknown encoding {enc!r}; use a Python codec name such as utf-8, cp1252 or gbk") from exc
+    body = data[bom:] if bom else data
+    try:
+        text = body.decode(enc)
+        lines = _split_text(text)
+        flags = pc.is_null(lines)
+    except UnicodeDecodeError:
+        lines, flags = _decode_line_by_line(body, enc)
+    lines = _clean(lines)
+    numbers = pa.array(range(first_line_no, first_line_no + len(lines)), pa.int64())
+    return Lines(line_no=numbers, text=lines, decode_error=flags)
+
+
+def _split_text(text: str) -> pa.Array:
+    if text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        return pa.array([], pa.large_string())
+    whole = pa.array([text], pa.large_string())
+    return pc.list_flatten(pc.split_pattern(whole, pattern="\n"))
+
+
+def _decode_line_by_line(body: bytes, enc: str) -> tuple[pa.Array, pa.Array]:
+    newline = "\n".encode(enc)
+    if enc.startswith("utf-16"):
+        text = body.decode(enc, errors="replace")
+        lines = _split_text(text)
+        return lines, pc.match_substring(lines, "\ufffd")
+    raw = body.split(newline)
+    if raw and raw[-1] == b"":
+        raw.pop()
+    texts: list[str] = []
+    flags: list[bool] = []
+    for chunk in raw:
+        try:
+            texts.append(chunk.decode(enc))
+            flags.append(False)
+        except UnicodeDecodeError:
+            texts.append(chunk.decode(enc, errors="replace"))
+            flags.append(True)
+    return pa.array(texts, pa.large_string()), pa.array(flags, pa.bool_())
+
+
+def _clean(lines: pa.Array) -> pa.Array:
+    if len(lines) == 0:
+        return lines
+    if pc.any(pc.ends_with(lines, "\r")).as_py():
+        lines = pc.utf8_rtrim(lines, characters="\r")
+    if pc.any(pc.match_substring(lines, "\x1b")).as_py():
+        lines = pc.replace_substring_regex(lines, pattern=ANSI_PATTERN, replacement="")
+    return lines
+
+
+def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> tuple[bytes, bool]:
+    """The file's bytes, gunzipped when it is gzip (by magic number), and whether ``max_bytes`` cut it short."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(p, "rb") as fh:  # type: ignore[operator]
+            data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogReadError(f"cannot read log file {p}: {exc}; check the path and that the file is readable "
+                           "(gzip files must be complete)") from exc
+    truncated = max_bytes is not None and len(data) > max_bytes
+    if truncated:
+        data = _cut_at_newline(data[:max_bytes])
+    return data, truncated
+
+
+def _cut_at_newline(data: bytes) -> bytes:
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end >= 0 else data
+
+
+def read_lines(path: str | Path, *, encoding: str | None = None, max_bytes: int | None = None) -> tuple[Lines, bool]:
+    """Decoded lines of a file (plain or gzip) and whether ``max_bytes`` cut it short."""
+    data, truncated = read_bytes(path, max_bytes=max_bytes)
+    return decode_lines(data, encoding=encoding), truncated
+
+
+def read_stdin_lines(*, encoding: str | None = None) -> Lines:
+    """Decoded lines of standard input (read as bytes)."""
+    return decode_lines(sys.stdin.buffer.read(), encoding=encoding)
+
+
+def iter_byte_chunks(path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
+    """The file's bytes in pieces of about ``chunk_bytes`` that always end at a newline (gzip is decompressed)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            magic = fh.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(p, "rb") as fh:  # type: ignore[operator]
+            yield from _newline_chunks(fh, chunk_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogReadError(f"cannot read log file {p}: {exc}; check the path and that the file is readable") from exc
+
+
+def _newline_chunks(fh: io.BufferedIOBase, chunk_bytes: int) -> Iterator[bytes]:
+    rest = b""
+    while True:
+        block = fh.read(chunk_bytes)
+        if not block:
+            if rest:
+                yield rest
+            return
+        block = rest + block
+        end = block.rfind(b"\n")
+        if end < 0:
+            rest = block
+            continue
+        rest = block[end + 1:]
+        yield block[: end + 1]
