@@ -1,0 +1,126 @@
+"""Step 05: sessions, blocking tree, slow statements, connection saturation, replication and counters —
+for every database named in the parameters, read-only."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..display import Answer
+from ..investigation import Investigation
+from . import common
+
+
+def _databases(inv: Investigation) -> list[str]:
+    return [str(db["name"]) for db in inv.incident.sources.get("databases", [])]
+
+
+def _none(ans: Answer) -> Answer:
+    return ans.lack("no database is listed in the parameters (sources.databases)")
+
+
+def _gap(inv: Investigation, method: str, **args: object) -> str:
+    return common.gap(inv, "sql", method, **args)
+
+
+def sessions(inv: Investigation) -> Answer:
+    ans = Answer("Which sessions are active, long-running or idle in a transaction?")
+    if not _databases(inv):
+        return _none(ans)
+    for db in _databases(inv):
+        frame = inv.sql.sessions(database=db)
+        long = inv.sql.long_running(database=db)
+        if frame.empty:
+            ans.lack(f"{db}: " + (_gap(inv, "sessions", database=db) or "no sessions"))
+            continue
+        states = frame["state"].fillna("").value_counts()
+        ans.say(f"{db}: {len(frame)} sessions (" + ", ".join(f"{k or 'unknown'} {v}" for k, v in states.items())
+                + f"); {len(long)} long-running or idle in transaction.")
+        ans.table(f"{db}: long-running and idle-in-transaction sessions", long)
+    return ans
+
+
+def blocking(inv: Investigation) -> Answer:
+    from ..analysis.db import blocking_tree_chart, root_blockers
+
+    ans = Answer("Who blocks whom?")
+    if not _databases(inv):
+        return _none(ans)
+    roots_found: dict[str, list[int]] = {}
+    for db in _databases(inv):
+        tree = inv.sql.blocking(database=db)
+        reason = _gap(inv, "blocking", database=db)
+        if reason:
+            ans.lack(reason)
+            continue
+        if tree.empty:
+            ans.say(f"{db}: no session waits for a lock.")
+            continue
+        roots = root_blockers(tree)
+        roots_found[db] = roots
+        ans.say(f"{db}: {len(tree) - len(roots)} session(s) wait behind root blocker(s) "
+                + ", ".join(f"pid {r}" for r in roots) + ".")
+        ans.figures.append(blocking_tree_chart(tree, title=f"{db}: blocking tree (root blockers on the left)"))
+        ans.table(f"{db}: blocking tree", tree)
+    inv.record("db_root_blockers", roots_found)
+    return ans
+
+
+def slow_statements(inv: Investigation) -> Answer:
+    ans = Answer("Which statements are slow?")
+    if not _databases(inv):
+        return _none(ans)
+    for db in _databases(inv):
+        top = inv.sql.top_statements(database=db, by="total", limit=20)
+        if top.empty:
+            ans.lack(f"{db}: " + (_gap(inv, "top_statements", database=db, by="total", limit=20)
+                                  or "no statement statistics"))
+        else:
+            first = top.iloc[0]
+            ans.say(f"{db}: the costliest statement ran {first['calls']} times for {first['total_s']:.1f} s in total "
+                    f"(mean {first['mean_s']:.3f} s).")
+            ans.table(f"{db}: top statements by total time", top)
+    return ans
+
+
+def connections(inv: Investigation) -> Answer:
+    ans = Answer("Are connections near saturation?")
+    if not _databases(inv):
+        return _none(ans)
+    for db in _databases(inv):
+        conns = inv.sql.connections(database=db)
+        if conns.empty:
+            ans.lack(f"{db}: " + (_gap(inv, "connections", database=db) or "no connection data"))
+            continue
+        ratio = float(conns["ratio"].dropna().max()) if conns["ratio"].notna().any() else None
+        total = conns["total_connections"].dropna()
+        limit = conns["max_connections"].dropna()
+        ans.say(f"{db}: {int(total.iloc[0]) if len(total) else '?'} of {int(limit.iloc[0]) if len(limit) else '?'} "
+                f"connections in use ({common.fmt_pct(ratio)})" + (" — near saturation." if ratio and ratio >= 0.8
+                                                                  else "."))
+        ans.table(f"{db}: connections by state, user and application", conns)
+    return ans
+
+
+def replication_and_stats(inv: Investigation) -> Answer:
+    ans = Answer("Replication lag, deadlocks and temp-file spills")
+    if not _databases(inv):
+        return _none(ans)
+    for db in _databases(inv):
+        repl = inv.sql.replication(database=db)
+        stats = inv.sql.db_stats(database=db)
+        health = inv.sql.table_health(database=db)
+        if repl.empty:
+            ans.say(f"{db}: " + (_gap(inv, "replication", database=db) or "no replication configured."))
+        else:
+            lag = repl["lag_s"].dropna()
+            ans.say(f"{db}: {len(repl)} replication peer(s); max lag "
+                    f"{(str(round(float(lag.max()), 1)) + ' s') if len(lag) else 'unknown'}.")
+            ans.table(f"{db}: replication", repl)
+        if len(stats):
+            deadlocks = pd.to_numeric(stats["deadlocks"], errors="coerce").fillna(0).sum()
+            ans.say(f"{db}: {int(deadlocks)} deadlock(s) and "
+                    f"{int(pd.to_numeric(stats['temp_files'], errors='coerce').fillna(0).sum())} temp file(s) "
+                    "since the statistics were reset.")
+            ans.table(f"{db}: counters", stats)
+        if len(health):
+            ans.table(f"{db}: heavy sequential scans and unused indexes", health)
+    return ans

@@ -1,0 +1,101 @@
+"""Step 03: error classes, stack-trace groups, templates new since the onset, reproduction facts."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..display import Answer
+from ..investigation import Investigation
+from . import common, facts
+
+
+def error_classes(inv: Investigation) -> Answer:
+    from ..logs.analysis import error_classes as classes
+
+    ans = Answer("Which error classes occur?")
+    records = facts.log_records(inv)
+    if records.empty:
+        return ans.lack("no log records to classify")
+    table = classes(records)
+    if table.empty:
+        ans.say("No exception type, HTTP 5xx status, errno or SQLSTATE found in the logs.")
+    else:
+        ans.say(f"{len(table)} error classes; the most frequent is {table.iloc[0]['error_class']} "
+                f"({int(table.iloc[0]['count'])} records).")
+        inv.record("error_classes", table.head(10)[["error_class", "kind", "count"]])
+    return ans.table("Error classes", table)
+
+
+def stack_traces(inv: Investigation) -> Answer:
+    from ..logs.analysis import stack_signatures
+
+    ans = Answer("Which stack traces, grouped by signature?")
+    records = facts.log_records(inv)
+    table = stack_signatures(records) if len(records) else pd.DataFrame()
+    if table.empty:
+        ans.say("No stack traces in the logs.")
+        return ans
+    top = table.iloc[0]
+    ans.say(f"{len(table)} distinct stack-trace signatures; the most frequent ({int(top['count'])}×): "
+            f"{top['exception']} at {top['signature']}.")
+    inv.record("top_stack", {"exception": str(top["exception"]), "signature": str(top["signature"]),
+                             "count": int(top["count"])}, summary=str(top["exception"]))
+    previous = _previous_container_traces(inv)
+    if previous:
+        ans.say(f"{previous} of these records come from previous (crashed) container instances.")
+    return ans.table("Stack-trace groups, one example each", table)
+
+
+def _previous_container_traces(inv: Investigation) -> int:
+    logs = common.pod_logs(inv)
+    if logs.empty:
+        return 0
+    prev = logs[logs["previous"].fillna(False).astype(bool)]
+    return int(prev["line"].str.contains("Traceback|Exception|Error", regex=True).sum())
+
+
+def new_since_onset(inv: Investigation) -> Answer:
+    from ..logs.analysis import new_since
+
+    ans = Answer("Which log templates are new or surging since the onset?")
+    onset = facts.onset_time(inv)
+    records = facts.log_records(inv)
+    if onset is None:
+        return ans.lack("no onset was established, so there is no before/after to compare")
+    if records.empty:
+        return ans.lack("no log records")
+    table = new_since(records, onset)
+    new = table[table["is_new"].fillna(False).astype(bool)]
+    ans.say(f"Compared before and after the onset {common.fmt_ts(onset)}: {len(new)} templates are new, "
+            f"{int((table['rate_ratio'] > 2).sum())} at least doubled their rate.")
+    inv.record("new_templates", table.head(10)[["template", "level", "after_count", "rate_ratio", "is_new"]])
+    return ans.table("New or surging templates", table.head(25))
+
+
+def reproduction(inv: Investigation) -> Answer:
+    ans = Answer("What do we know to reproduce it?")
+    records = facts.log_records(inv)
+    errors = records[records["level"].isin(common.ERROR_LEVELS)] if len(records) else records
+    history = common.rollouts(inv)
+    current = history[history["current"].fillna(False).astype(bool)] if len(history) else history
+    pods = common.pods(inv)
+    rows = []
+    if len(errors):
+        first = errors.sort_values("timestamp").iloc[0]
+        rows.append(("first error", f"{common.fmt_ts(first['timestamp'])}: {str(first['message'])[:300]}"))
+    if len(current):
+        rows.append(("version running", ", ".join(f"revision {r.revision}: {r.images} ({r.change_cause})"
+                                                  for r in current.itertuples())))
+    if len(pods):
+        oom = pods[pods["last_reason"] == "OOMKilled"]
+        if len(oom):
+            limit = oom["memory_limit"].dropna()
+            rows.append(("failure condition", f"{len(oom)} container(s) OOMKilled (exit code 137) at a memory "
+                         f"limit of {limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else
+                         f"{len(oom)} container(s) OOMKilled"))
+    top = inv.finding("top_error_template")
+    if top:
+        rows.append(("signature", str(top.get("template"))))
+    if not rows:
+        return ans.lack("no error record, rollout or pod status to build a reproduction from")
+    ans.say("Reproduce with the version, the load and the limit below; the failure shows as the signature.")
+    return ans.table("Reproduction facts", pd.DataFrame(rows, columns=["fact", "value"]))

@@ -1,0 +1,135 @@
+"""Step 04: resources against limits, hotspots, time to exhaustion (the leak's predicted OOM), restart pattern."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from ..charts import signals_chart
+from ..display import Answer
+from ..investigation import Investigation
+from . import common, facts
+
+
+def per_pod(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """A long metric frame split into one series per pod label (series without a pod label are grouped as '')."""
+    if frame.empty:
+        return {}
+    pods = frame["labels"].map(lambda v: common.labels_of(v).get("pod", ""))
+    return {str(pod): part.groupby("timestamp")["value"].max().sort_index()
+            for pod, part in frame.assign(pod=pods).groupby("pod")}
+
+
+def memory_limit_bytes(inv: Investigation) -> float | None:
+    limits = common.signal_series(inv, "memory_limit", "max")
+    if len(limits):
+        return float(limits.max())
+    pods = common.pods(inv)
+    values = pods["memory_limit"].dropna() if len(pods) else pd.Series(dtype=float)
+    return float(values.max()) if len(values) else None
+
+
+def resources(inv: Investigation) -> Answer:
+    from ..analysis.capacity import capacity_table
+
+    ans = Answer("CPU, memory and restarts against requests and limits")
+    memory = per_pod(common.signal(inv, "memory_working_set"))
+    cpu = per_pod(common.signal(inv, "cpu_usage"))
+    restarts = per_pod(common.signal(inv, "restarts"))
+    limit = memory_limit_bytes(inv)
+    limit_series = {"limit": pd.Series(limit, index=next(iter(memory.values())).index)} if memory and limit else {}
+    w = inv.incident.window
+    ans.figures.append(signals_chart(
+        {"memory working set (bytes)": {**memory, **limit_series}, "CPU (cores)": cpu, "restarts": restarts},
+        onset=facts.onset_time(inv), window=(w.start, w.end), title="Saturation against limits, per pod"))
+    cpu_limit = _pods_limit(inv, "cpu_limit")
+    table = capacity_table({f"memory {p}": s for p, s in memory.items()} | {f"cpu {p}": s for p, s in cpu.items()},
+                           {**{f"memory {p}": limit for p in memory}, **{f"cpu {p}": cpu_limit for p in cpu}})
+    for name in ("memory_working_set", "cpu_usage", "restarts"):
+        reason = common.signal_gap(inv, name)
+        if reason:
+            ans.lack(reason)
+    return ans.table("Usage against limits", table)
+
+
+def _pods_limit(inv: Investigation, column: str) -> float | None:
+    pods = common.pods(inv)
+    values = pods[column].dropna() if len(pods) else pd.Series(dtype=float)
+    return float(values.max()) if len(values) else None
+
+
+def hotspots(inv: Investigation) -> Answer:
+    ans = Answer("Which pods and containers are the hotspots?")
+    usage = common.pod_usage(inv)
+    if usage.empty:
+        ans.lack(common.gap(inv, "kubernetes", "pod_usage", namespace=inv.incident.namespace,
+                            selector=inv.incident.selector) or "metrics.k8s.io returned no usage")
+    else:
+        pods = common.pods(inv)[["pod", "container", "cpu_limit", "memory_limit"]]
+        merged = usage.merge(pods, on=["pod", "container"], how="left")
+        merged["memory_of_limit"] = merged["memory_bytes"] / merged["memory_limit"]
+        merged["cpu_of_limit"] = merged["cpu_cores"] / merged["cpu_limit"]
+        ans.table("Current usage (metrics.k8s.io)", merged.sort_values("memory_of_limit", ascending=False))
+    memory = per_pod(common.signal(inv, "memory_working_set"))
+    peaks = pd.DataFrame([{"pod": p, "peak memory (MiB)": round(float(s.max()) / 2**20, 1)}
+                          for p, s in memory.items()])
+    if len(peaks):
+        ans.table("Peak memory per pod (Prometheus)", peaks.sort_values("peak memory (MiB)", ascending=False))
+    return ans
+
+
+def exhaustion(inv: Investigation) -> Answer:
+    from ..analysis.capacity import capacity_chart, time_to_exhaustion
+
+    ans = Answer("When does the resource run out?")
+    memory = per_pod(common.signal(inv, "memory_working_set"))
+    limit = memory_limit_bytes(inv)
+    if not memory:
+        return ans.lack("memory: " + (common.signal_gap(inv, "memory_working_set") or "no series"))
+    fits = {pod: time_to_exhaustion(series, limit) for pod, series in memory.items()}
+    pod, fit = _soonest(fits)
+    summary = f"pod {pod}: {fit.verdict}"
+    if fit.predicted_at is not None:
+        summary += f"; predicted OOM at {common.fmt_ts(fit.predicted_at)}"
+    ans.say(summary + ".")
+    ans.figures.append(capacity_chart(memory[pod], limit, fit, title=f"Memory of {pod}"))
+    inv.record("exhaustion", {"pod": pod, "summary": summary, "predicted_at": fit.predicted_at,
+                              "hours_left": fit.hours_left, "slope_per_hour": fit.slope_per_hour, "r2": fit.r2,
+                              "limit": limit, "verdict": fit.verdict}, summary=summary)
+    rows = [{"pod": p, "verdict": f.verdict, "predicted OOM": common.fmt_ts(f.predicted_at),
+             "growth MiB/h": round((f.slope_per_hour or 0) / 2**20, 2), "r2": f.r2} for p, f in fits.items()]
+    return ans.table("Per pod", pd.DataFrame(rows))
+
+
+def _soonest(fits: dict[str, Any]) -> tuple[str, Any]:
+    ranked = sorted(fits.items(), key=lambda kv: (kv[1].predicted_at is None,
+                                                  kv[1].predicted_at or pd.Timestamp.max.tz_localize("UTC")))
+    return ranked[0]
+
+
+def restart_pattern(inv: Investigation) -> Answer:
+    from ..analysis.capacity import restart_pattern as pattern
+
+    ans = Answer("Does the restart pattern look like a leak?")
+    times = restart_times(common.signal(inv, "restarts"))
+    if not times:
+        pods = common.pods(inv)
+        times = [t for t in pods["last_finished_at"].dropna()] if len(pods) else []
+    result = pattern(times)
+    ans.say(result.explanation)
+    inv.record("restart_pattern", result, summary=result.explanation)
+    return ans
+
+
+def restart_times(frame: pd.DataFrame) -> list[pd.Timestamp]:
+    """The times a restart counter went up, over every series."""
+    out: list[pd.Timestamp] = []
+    for _, part in frame.groupby("series") if len(frame) else []:
+        values = part.sort_values("timestamp").set_index("timestamp")["value"]
+        out.extend(values.index[values.diff() > 0])
+    return sorted(out)
+
+
+def _labels(value: object) -> dict[str, str]:
+    return common.labels_of(json.loads(value) if isinstance(value, str) and value.startswith("{") else value)
