@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from .k8s_standin_tables import table_doc, wants_table
 from .sources.k8s_selectors import SelectorError, matches_labels, parse_field_selector, parse_label_selector
 
 if TYPE_CHECKING:
@@ -99,13 +100,20 @@ class StandInHandler(BaseHTTPRequestHandler):
             raise ApiError(404, "the server could not find the requested resource")
         sub = rest[2] if len(rest) == 3 else ""
         self._apply_faults(res, namespace, sub, "get" if len(rest) > 1 else "list")
+        table = wants_table(self.headers.get("Accept", ""))
         if len(rest) == 1:
-            return self._send_json(200, list_doc(self.standin, res, namespace, query))
+            doc = list_doc(self.standin, res, namespace, query)
+            if table:
+                return self._send_json(200, {**table_doc(res.kind, doc["items"], doc["metadata"]["resourceVersion"]),
+                                             "metadata": doc["metadata"]})
+            return self._send_json(200, doc)
         obj = get_object(self.standin, res, namespace, rest[1])
         if sub == "log" and res.plural == "pods" and res.group_version == "v1":
             return self._send_log(obj, query)
         if sub:
             raise ApiError(404, "the server could not find the requested resource")
+        if table:
+            return self._send_json(200, table_doc(res.kind, [obj], self.standin.resource_version()))
         return self._send_json(200, obj)
 
     def _apply_faults(self, res: "Resource", namespace: str | None, sub: str, verb: str) -> None:

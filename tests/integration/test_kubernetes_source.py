@@ -322,3 +322,22 @@ def source_for_existing(tmp_path: Path) -> KubernetesSource:
 def test_missing_kubeconfig_context_is_unavailable_with_advice(standin: StandIn, tmp_path: Path) -> None:
     with pytest.raises(SourceUnavailable, match="cannot load kubeconfig"):
         source_for(standin, tmp_path, context="no-such-context")
+
+
+def test_standin_answers_like_the_api_for_log_mistakes(standin: StandIn, tmp_path: Path) -> None:
+    from kubernetes.client.exceptions import ApiException
+    core = source_for(standin, tmp_path).core
+    with pytest.raises(ApiException) as no_container:
+        core.read_namespaced_pod_log("vsystem-867f4b77cc-pqcns", "di-288312")
+    status = json.loads(no_container.value.body)
+    assert (no_container.value.status, status["kind"], status["reason"]) == (400, "Status", "BadRequest")
+    assert status["message"] == ("a container name must be specified for pod vsystem-867f4b77cc-pqcns, choose one "
+                                 "of: [vsystem auth] or one of the init containers: [vsystem-hana-init]")
+    with pytest.raises(ApiException) as no_previous:
+        core.read_namespaced_pod_log("sleep", "default", container="sleep", previous=True)
+    assert json.loads(no_previous.value.body)["message"] == \
+        'previous terminated container "sleep" in pod "sleep" not found'
+    with pytest.raises(ApiException) as no_pod:
+        core.read_namespaced_pod("nope", "default")
+    assert json.loads(no_pod.value.body)["details"] == {"name": "nope", "kind": "pods"}
+    assert core.read_namespaced_pod_log("sleep", "default", tail_lines=1) == "€ after it\n"
