@@ -5,6 +5,7 @@ Every mistake gives one :class:`ParameterError` naming the file and the key.  Th
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ SOURCE_DATABASE: dict[str, Any] = {
     "dsn_env": (_ENV, True),
     "statement_timeout_s": (_NUM, False),
     "lock_timeout_s": (_NUM, False),
+    "connect_timeout_s": (_NUM, False),
 }
 SOURCE_LOG: dict[str, Any] = {
     "name": (_STR, False),
@@ -134,7 +136,14 @@ class Incident:
 def load_incident(path: str | os.PathLike[str], *, now: pd.Timestamp) -> Incident:
     """Load and validate an incident parameters file; raise :class:`ParameterError` on the first problem."""
     p = Path(path)
-    if not p.is_file():
+    try:
+        is_dir, is_file = p.is_dir(), p.is_file()
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"is not a usable file name ({exc}); give the path of an incident YAML",
+                             path=str(p)) from exc
+    if is_dir:
+        raise ParameterError("is a directory; give the path of an incident YAML file inside it", path=str(p))
+    if not is_file:
         raise ParameterError("file not found; give the path of an incident YAML such as parameters/demo.yaml",
                              path=str(p))
     try:
@@ -150,6 +159,11 @@ def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=str(path)) from exc
+    except (ValueError, OverflowError) as exc:  # e.g. a date that does not exist (2024-13-45), a huge number
+        raise ParameterError(f"not valid YAML: a value cannot be read ({exc}); quote it if it is meant as text",
+                             path=str(path)) from exc
+    except RecursionError as exc:
+        raise ParameterError("not valid YAML: nested too deeply", path=str(path)) from exc
     if not isinstance(data, dict):
         raise ParameterError("expected a mapping at the top level (incident:, window:, service: ...)", path=str(path))
     checked = _validate(data, SPEC, "", path, now)
@@ -212,6 +226,9 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
             return parse_instant(value, now)
         except TimeParseError as exc:
             raise ParameterError(str(exc), path=str(path), key=key) from exc
+        except (ValueError, OverflowError) as exc:  # out of the representable range (now-99999999999d, year 0)
+            raise ParameterError(f"{_kind(value)} is out of range for a time ({exc})", path=str(path),
+                                 key=key) from exc
     if tag == _BOOL:
         if not isinstance(value, bool):
             raise ParameterError(f"expected true or false, got {_kind(value)}", path=str(path), key=key)
@@ -221,6 +238,8 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
         if isinstance(value, bool) or not ok:
             raise ParameterError(f"expected a {'whole ' if tag == _INT else ''}number, got {_kind(value)}",
                                  path=str(path), key=key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"expected a finite number, got {value}", path=str(path), key=key)
         return value
     if not isinstance(value, str):
         raise ParameterError(f"expected text, got {_kind(value)}", path=str(path), key=key)
@@ -241,10 +260,14 @@ def _validate_env_name(value: str, key: str, path: Path) -> str:
 def _validate_path(value: str, key: str, path: Path) -> str:
     if "://" in value:
         return value
-    resolved = Path(os.path.expanduser(value))
-    if not resolved.is_absolute():
-        resolved = (path.parent / resolved).resolve()
-    if not resolved.exists():
+    try:
+        resolved = Path(os.path.expanduser(value))
+        if not resolved.is_absolute():
+            resolved = (path.parent / resolved).resolve()
+        exists = resolved.exists()
+    except (OSError, ValueError, RuntimeError) as exc:  # embedded NUL, name too long, symlink loop
+        raise ParameterError(f"{value[:80]!r} is not a usable path ({exc})", path=str(path), key=key) from exc
+    if not exists:
         raise ParameterError(f"file or directory {value!r} does not exist (resolved to {resolved})",
                              path=str(path), key=key)
     return str(resolved)
@@ -257,5 +280,7 @@ def _join(prefix: str, name: str) -> str:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 30:
+        return "a number (too large)"
     return {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number",
             float: "a number"}.get(type(value), type(value).__name__) + (f" ({value!r})" if isinstance(value, (str, int, float)) and not isinstance(value, bool) and len(repr(value)) < 40 else "")
