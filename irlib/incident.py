@@ -55,6 +55,7 @@ SOURCE_LOG: dict[str, Any] = {
     "path": (_PATH, True),
     "format": (_STR, False),
     "encoding": (_STR, False),
+    "timezone": (_STR, False),
 }
 SOURCE_GIT: dict[str, Any] = {"repo": (_PATH, True), "path": (_STR, False)}
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-EXCEPTION_PATTERN = (r"(?P<c>\b(?:[a-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)"
-                     r"|\bpanic\b)")
+_EXC = (r"(?:[a-z_$][\w$]*\.)*(?:[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)"
+        r"|[a-z_][\w$]*(?:Error|Exception))")
+EXCEPTION_PATTERN = r"(?P<c>\b" + _EXC + r"|\bpanic\b)"
 HTTP_PATTERN = (r"(?:HTTP/\d(?:\.\d)?\"?\s+|\b(?:status|status_code|code|http_status|statusCode|HTTP)[=:\s\"]+)"
                 r"(?P<c>5\d\d)\b")
 ERRNO_PATTERN = (r"\b(?P<c>E(?:CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE|ACCES|NOENT|"
@@ -46,7 +47,7 @@ def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
         if kind == "sqlstate":
             classes = _fill_from_phrases(messages, classes, SQLSTATE_PHRASES)
         if kind == "http":
-            classes = pc.binary_join_element_wise(pa.scalar("HTTP"), classes, " ")
+            classes = pc.binary_join_element_wise(pa.scalar("HTTP", classes.type), classes, pa.scalar(" ", classes.type))
         rows = pc.indices_nonzero(pc.is_valid(classes))
         out.append((kind, rows, pc.take(classes, rows)))
     return out
@@ -79,7 +80,7 @@ class Signature:
 _JAVA_FRAME = re.compile(r"^\s+at\s+([\w$.<>/]+)\(")
 _PY_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)')
 _GO_FRAME = re.compile(r"^([\w./\-*()$]+\.[\w$*().\-]+?)(?:\(.*\))?$")
-_EXCEPTION = re.compile(r"((?:[a-z_$][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)|panic)\b")
+_EXCEPTION = re.compile(r"(" + _EXC + r"|panic)\b")
 _LAMBDA = re.compile(r"\$\$?(?:Lambda\$)?\d+(?:/0x[0-9a-f]+)?|\$\d+")
 _GO_ARGS = re.compile(r"\(0x[0-9a-f, .]*\)|\+0x[0-9a-f]+")
 

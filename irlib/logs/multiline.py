@@ -52,6 +52,7 @@ class JoinedRecords:
     logger: pa.Array
     msg: pa.Array
     decode_error: pa.Array
+    first_index: pa.Array  # each record's first line, as an index into the input lines
 
 
 def join_records(parsed: ParsedLines, line_no: pa.Array, decode_error: pa.Array) -> JoinedRecords:
@@ -59,18 +60,21 @@ def join_records(parsed: ParsedLines, line_no: pa.Array, decode_error: pa.Array)
     n = len(parsed.start)
     if n == 0:
         empty = pa.array([], pa.large_string())
-        return JoinedRecords(pa.array([], pa.int64()), empty, empty, empty, empty, pa.array([], pa.bool_()))
+        return JoinedRecords(pa.array([], pa.int64()), empty, empty, empty, empty, pa.array([], pa.bool_()),
+                             pa.array([], pa.int64()))
     start = np.asarray(parsed.start.to_numpy(zero_copy_only=False), dtype=bool).copy()
     start[0] = True
     starts = np.flatnonzero(start)
     if len(starts) == n:
-        return JoinedRecords(line_no, parsed.ts, parsed.level, parsed.logger, parsed.msg, decode_error)
+        return JoinedRecords(line_no, parsed.ts, parsed.level, parsed.logger, parsed.msg, decode_error,
+                             pa.array(starts))
     idx = pa.array(starts)
     ends = np.append(starts[1:], n)
     msg = _joined_messages(parsed.msg, starts, ends)
     errors = np.logical_or.reduceat(np.asarray(decode_error.to_numpy(zero_copy_only=False), dtype=bool), starts)
     return JoinedRecords(line_no=pc.take(line_no, idx), ts=pc.take(parsed.ts, idx), level=pc.take(parsed.level, idx),
-                         logger=pc.take(parsed.logger, idx), msg=msg, decode_error=pa.array(errors, pa.bool_()))
+                         logger=pc.take(parsed.logger, idx), msg=msg, decode_error=pa.array(errors, pa.bool_()),
+                         first_index=idx)
 
 
 def _joined_messages(msg: pa.Array, starts: np.ndarray, ends: np.ndarray) -> pa.Array:

@@ -181,3 +181,24 @@ def _newline_chunks(fh: io.BufferedIOBase, chunk_bytes: int) -> Iterator[bytes]:
             continue
         rest = block[end + 1:]
         yield block[: end + 1]
+
+
+def read_tail_bytes(path: str | Path, *, max_bytes: int) -> tuple[bytes, int, bool]:
+    """The last ``max_bytes`` of a file (plain or gzip), starting at a line start.
+
+    Returns (bytes, number of lines skipped before them, whether anything was skipped).  Logs grow at the end, so
+    a cap keeps the latest lines; the skipped lines are counted so line numbers stay true.
+    """
+    skipped_lines = 0
+    skipped = False
+    kept = bytearray()
+    for block in iter_byte_chunks(path, chunk_bytes=min(max_bytes, DEFAULT_CHUNK_BYTES) or 1):
+        kept += block
+        if len(kept) > max_bytes:
+            cut = len(kept) - max_bytes
+            newline = kept.find(b"\n", cut - 1) if cut > 0 else -1
+            cut = newline + 1 if newline >= 0 else len(kept)
+            skipped_lines += kept.count(b"\n", 0, cut)
+            del kept[:cut]
+            skipped = True
+    return bytes(kept), skipped_lines, skipped

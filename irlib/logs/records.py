@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import UTC_TS, conform
-from .formats import (JSON_FORMATS, TEXT_FORMATS, ParsedLines, canonical_format, detect_format, parse_structured,
+from .formats import (JSON_FORMATS, TEXT_FORMATS, canonical_format, detect_format, parse_structured,
                       parse_text)
 from .multiline import join_records, normalise_levels
 from .readers import Lines
@@ -65,10 +65,10 @@ def records_table(lines: Lines, source: str, options: ParseOptions,
         fallback_ts = None if fallback_ts is None else pc.take(fallback_ts, take)
     else:
         parsed = parse_text(text, fmt)
-    if fallback_ts is not None:
-        parsed = _with_fallback_ts(parsed, fallback_ts)
     joined = join_records(parsed, line_no, decode_error)
     ts = parse_timestamps(joined.ts, reference=options.reference, timezone=options.timezone)
+    if fallback_ts is not None and len(ts):
+        ts = pc.coalesce(ts, pc.take(fallback_ts.cast(ts.type), joined.first_index))
     unparsed = int(pc.sum(pc.and_(pc.is_null(ts), pc.is_valid(joined.ts))).as_py() or 0)
     if unparsed:
         options.notes.append(f"{source}: {unparsed} record time(s) could not be read (timestamp NaT, "
@@ -80,15 +80,6 @@ def records_table(lines: Lines, source: str, options: ParseOptions,
         "message": pc.fill_null(joined.msg, ""), "format": pa.array([fmt] * n, pa.string()),
         "time_parsed": pc.is_valid(ts), "decode_error": joined.decode_error,
     })
-
-
-def _with_fallback_ts(parsed: ParsedLines, fallback_ts: pa.Array) -> ParsedLines:
-    as_text = pc.strftime(fallback_ts, format="%Y-%m-%dT%H:%M:%S.%f", timezone="UTC") if len(fallback_ts) else \
-        pa.array([], pa.string())
-    as_text = pc.binary_join_element_wise(as_text.cast(pa.large_string()), pa.scalar("Z", pa.large_string()), "")
-    missing = pc.or_(pc.is_null(parsed.ts), pc.equal(pc.fill_null(parsed.ts, ""), ""))
-    ts = pc.if_else(missing, as_text, parsed.ts)
-    return ParsedLines(start=parsed.start, ts=ts, level=parsed.level, logger=parsed.logger, msg=parsed.msg)
 
 
 def _docker_table(lines: Lines, source: str, options: ParseOptions) -> pa.Table:

@@ -209,9 +209,9 @@ class Mined:
 def mine(messages: pa.Array | pa.ChunkedArray, levels: pa.Array | pa.ChunkedArray,
          *, similarity: float = 0.5, depth: int = 1) -> Mined:
     """Assign every (level, message) row to a template; cost is bulk masking plus clustering of distinct shapes."""
-    masked = mask_messages(pc.fill_null(messages, ""))
-    level_arr = pc.fill_null(levels, "")
-    keys = pc.binary_join_element_wise(level_arr, masked, "\x1f")
+    masked = mask_messages(pc.fill_null(messages.cast(pa.large_string()), ""))
+    level_arr = pc.fill_null(levels.cast(pa.large_string()), "")
+    keys = pc.binary_join_element_wise(level_arr, masked, pa.scalar("\x1f", pa.large_string()))
     encoded = pc.dictionary_encode(keys)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else pa.array(
