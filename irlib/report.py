@@ -76,7 +76,7 @@ def notebook_body(nb: dict[str, Any]) -> str:
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(nb))
+    body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
     return body
 
 

@@ -50,11 +50,11 @@ def test_failures_are_contained_and_marked(tmp_path: Path, notebooks: Path) -> N
     assert "timeout" in state["steps"]["04"]["error"]
     # saved as far as it got: the first cell's output is there, the failing cell is marked, later cells did not run
     for name in ("02-troubleshooting", "03-deep-debugging", "04-performance"):
-        cells = _cells(result.run_dir, name)
-        first = cells[2]["outputs"]
+        cells = {c.get("id"): c for c in _cells(result.run_dir, name)}
+        first = cells["a"]["outputs"]
         assert any("first cell ran" in "".join(o.get("text", "")) for o in first), name
-        assert cells[3]["metadata"].get("irlib_failed") is True, name
-        assert not cells[4]["outputs"], name
+        assert cells["b"]["metadata"].get("irlib_failed") is True, name
+        assert not cells["c"]["outputs"], name
         html = (result.run_dir / "html" / f"{name}.html").read_text()
         assert "This step failed" in html and "print(" not in html  # marked, and no code cells in the report
     index = result.index_html.read_text()
