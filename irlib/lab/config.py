@@ -70,7 +70,7 @@ def lab_params(prometheus_url: str, kubeconfig: Path, git_repo: Path) -> dict[st
             "databases": [{"name": APP, "dsn_env": DSN_ENV, "statement_timeout_s": 5, "lock_timeout_s": 2}],
             "git": {"repo": str(git_repo)},
         },
-        "thresholds": {"lookback_min": 2},
+        "thresholds": {"lookback_min": 2, "latency_p99_s": 0.5},
         "limits": {"notebook_timeout_s": 240},
     }
 

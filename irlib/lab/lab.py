@@ -62,6 +62,8 @@ class Lab:
     pod: Pod | None = None
     _http: list[Any] = field(default_factory=list)
     _oom: dict[tuple[str, str], int] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- paths ------------------------------------------------------------------------------------------------------
@@ -99,7 +101,16 @@ class Lab:
             raise
         return self
 
+    def background(self, target: Callable[[], None]) -> None:
+        """Run a scenario's helper (a migration holding a lock, a batch job) until it ends or the lab stops."""
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
     def stop(self) -> None:
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(10)
         if self.load:
             self.load.stop()
         for server in self._http:

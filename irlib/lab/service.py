@@ -2,7 +2,7 @@
 
 Run as ``python -m irlib.lab.service`` by the lab kubelet, configured by environment variables:
 ``LAB_PORT``, ``LAB_DSN`` (libpq URL), ``LAB_VERSION``, ``LAB_FEATURES`` (comma list: ``unbounded-cache``,
-``checkout-currency``), ``LAB_POOL_SIZE`` (default 4), ``LAB_STATEMENT_TIMEOUT_MS`` (default 1500).
+``checkout-currency``), ``LAB_POOL_SIZE`` (default 4), ``LAB_STATEMENT_TIMEOUT_MS`` (default 3000), ``LAB_POOL_WAIT_S`` (default 1.0).
 
 Endpoints: ``GET /healthz``, ``GET /metrics``, ``GET /api/products/{id}``, ``GET /api/orders``,
 ``POST /api/orders``, ``POST /api/checkout``, ``GET /api/search?q=``.  Logs are JSON lines on stdout
@@ -224,7 +224,7 @@ def _call(app: Orders, method: str, route: str, match: re.Match[str] | None, que
 def main() -> int:
     env = os.environ
     features = {f.strip() for f in env.get("LAB_FEATURES", "").split(",") if f.strip()}
-    db = Database(env["LAB_DSN"], int(env.get("LAB_POOL_SIZE", "4")), int(env.get("LAB_STATEMENT_TIMEOUT_MS", "1500")))
+    db = Database(env["LAB_DSN"], int(env.get("LAB_POOL_SIZE", "4")), int(env.get("LAB_STATEMENT_TIMEOUT_MS", "3000")), float(env.get("LAB_POOL_WAIT_S", "1.0")))
     app = Orders(db, env.get("LAB_VERSION", "v1"), features)
     server = ThreadingHTTPServer(("127.0.0.1", int(env["LAB_PORT"])), make_handler(app))
     server.daemon_threads = True

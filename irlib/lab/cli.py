@@ -1,0 +1,114 @@
+"""``irlib lab``: start the lab, run a scenario end to end, or record the demo bundle from scenario 1.
+
+    irlib lab up [--dir DIR]                 start everything, print URLs and the params path; Ctrl-C stops
+    irlib lab scenario N [--dir DIR]         start, inject scenario N, wait for the alert and the runbook run,
+                                             print the report path, stop
+    irlib lab record-demo [--dir DIR]        scenario 1, then copy its evidence into the package's demo bundle
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import IrlibError
+from ..fsutil import write_text
+from . import config
+from .lab import Lab, LabSettings
+from .scenarios import ScenarioRun, run_scenario
+
+PACKAGE = Path(__file__).resolve().parent.parent
+DEMO_BUNDLE = PACKAGE / "demo" / "bundle"
+DEMO_PARAMS = PACKAGE.parent / "parameters" / "demo.yaml"
+
+
+def say(text: str) -> None:
+    sys.stdout.write(f"[lab {time.strftime('%H:%M:%S')}] {text}\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="irlib lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    for name in ("up", "scenario", "record-demo"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--dir", type=Path, default=None, help="lab directory (default: a new temp dir)")
+        cmd.add_argument("--memory-limit-mb", type=int, default=128)
+        if name != "up":
+            cmd.add_argument("--baseline", type=float, default=130.0, help="seconds of normal traffic first")
+            cmd.add_argument("--timeout", type=float, default=600.0)
+        if name == "scenario":
+            cmd.add_argument("number", type=int, choices=range(1, 6))
+    args = parser.parse_args(argv or ["up"])
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="irlib-lab-"))
+    lab = Lab(workdir.resolve(), LabSettings(memory_limit_mb=args.memory_limit_mb))
+    say(f"starting the lab in {lab.workdir}")
+    try:
+        lab.start()
+        for name, url in lab.urls().items():
+            say(f"{name:12s} {url}")
+        say(f"parameters  {lab.params_path}  (export {config.DSN_ENV}=... is set inside the lab process)")
+        if args.command in (None, "up"):
+            return _wait_forever(lab)
+        number = 1 if args.command == "record-demo" else args.number
+        run = run_scenario(lab, number, baseline_s=args.baseline, timeout_s=args.timeout, say=say)
+        _report(run)
+        if args.command == "record-demo":
+            record_demo(run)
+            say(f"demo bundle written to {DEMO_BUNDLE} and parameters to {DEMO_PARAMS}")
+        return 0 if run.status.get("state") == "done" else 1
+    except (IrlibError, TimeoutError) as exc:
+        say(f"error: {exc}")
+        return 1
+    finally:
+        say("stopping the lab")
+        lab.stop()
+
+
+def _wait_forever(lab: Lab) -> int:
+    say("lab is up; inject a scenario from Python (irlib.lab.scenarios.inject) or stop with Ctrl-C")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _report(run: ScenarioRun) -> None:
+    say(f"incident {run.incident_id}: run {run.status.get('state')} (exit code {run.status.get('exit_code')})")
+    if run.status.get("error"):
+        say(f"run error: {run.status['error']}")
+    say(f"ground truth: {Path(run.incident_dir).parent.parent / 'scenarios' / f'{run.truth.scenario}.json'}")
+    if run.status.get("index_html"):
+        say(f"report: {run.status['index_html']}")
+
+
+def record_demo(run: ScenarioRun, bundle: Path = DEMO_BUNDLE, params_out: Path = DEMO_PARAMS) -> None:
+    """Copy the run's evidence into the demo bundle and write demo parameters matching it (replayed, no server)."""
+    source = Path(run.run_dir) / "evidence"
+    if not source.is_dir():
+        raise IrlibError(f"the scenario run has no evidence directory ({source}); nothing to record")
+    target = bundle / "evidence"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
+    declared: dict[str, Any] = yaml.safe_load((Path(run.incident_dir) / "params.yaml").read_text(encoding="utf-8"))
+    params = {
+        "incident": {**declared["incident"], "id": "demo-orders-oom",
+                     "title": "orders: OOMKilled after the v2 release (recorded from the irlib lab)"},
+        "window": declared["window"], "service": declared["service"],
+        # the recorded sources without the lab's temp paths (the kubeconfig and the git repository are gone)
+        "sources": {"replay": "irlib:demo", "prometheus": declared["sources"]["prometheus"],
+                    "kubernetes": {"timeout_s": 10}, "databases": declared["sources"]["databases"]},
+        "thresholds": declared.get("thresholds", {}),
+    }
+    header = ("# The demo incident: a recording of the irlib lab's scenario 1 (unbounded cache release -> OOMKilled),\n"
+              "# replayed from irlib/demo/bundle with no server.  Re-record with `irlib lab record-demo`.\n")
+    write_text(params_out, header + yaml.safe_dump(params, sort_keys=False))
