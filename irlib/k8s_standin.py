@@ -100,6 +100,18 @@ def stamp_lines(lines: Iterable[bytes | str], start: pd.Timestamp, every_s: floa
     return bytes(out)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that keeps handler errors (a client that hung up, ...) instead of printing them."""
+
+    daemon_threads = True
+    errors: list[str]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+        exc = sys.exc_info()[1]
+        self.errors.append(f"{client_address}: {type(exc).__name__}: {exc}")
+
+
 class StandIn:
     """The in-memory API server (see the module docstring)."""
 
@@ -220,14 +232,18 @@ class StandIn:
         """Serve on 127.0.0.1 (a free port unless given) in a daemon thread; returns the base URL."""
         if self._server is not None:
             return self.url
-        server = ThreadingHTTPServer(("127.0.0.1", port), StandInHandler)
-        server.daemon_threads = True
+        server = _QuietServer(("127.0.0.1", port), StandInHandler)
+        server.errors = []
         server.standin = self  # type: ignore[attr-defined]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="k8s-standin", daemon=True)
         self._thread.start()
         return self.url
+
+    def handler_errors(self) -> list[str]:
+        """Errors raised while answering (e.g. a client that hung up before a delayed answer), oldest first."""
+        return list(self._server.errors) if self._server is not None else []
 
     @property
     def url(self) -> str:
