@@ -165,6 +165,9 @@ def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
                              path=str(path)) from exc
     except RecursionError as exc:
         raise ParameterError("not valid YAML: nested too deeply", path=str(path)) from exc
+    except Exception as exc:  # PyYAML itself fails on some inputs (e.g. AttributeError on '!!timestamp x')
+        raise ParameterError(f"not valid YAML: the YAML reader failed ({type(exc).__name__}: {exc})",
+                             path=str(path)) from exc
     if not isinstance(data, dict):
         raise ParameterError("expected a mapping at the top level (incident:, window:, service: ...)", path=str(path))
     checked = _validate(data, SPEC, "", path, now)
