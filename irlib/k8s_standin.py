@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -284,7 +283,3 @@ class StandIn:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(config, indent=1), encoding="utf-8")  # JSON is YAML
         return target
-
-    def wait(self, seconds: float) -> None:
-        """Sleep (used by the handler for injected delays; kept here so tests can see the policy in one place)."""
-        time.sleep(seconds)

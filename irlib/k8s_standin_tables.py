@@ -10,9 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-Row = Callable[[dict[str, Any]], list[Any]]
-
-
 def wants_table(accept: str) -> bool:
     """Whether an Accept header asks for a Table first."""
     first = accept.split(",")[0]

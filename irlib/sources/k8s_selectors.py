@@ -57,7 +57,7 @@ def _label_requirement(part: str) -> Matcher:
         key, op = m.group(1), m.group(2)
         values = {v.strip() for v in m.group(3).split(",") if v.strip()}
         if not values:
-            raise SelectorError(f"unable to parse requirement: for 'in', 'notin' operators, values set can't be empty")
+            raise SelectorError("unable to parse requirement: for 'in', 'notin' operators, values set can't be empty")
         if op == "in":
             return lambda labels: labels.get(key) in values
         return lambda labels: labels.get(key) not in values

@@ -206,15 +206,21 @@ def matrix_frame(m: Matrix) -> pd.DataFrame:
     """The tidy long frame of a matrix: timestamp (UTC), series (id), labels (JSON), value (float64)."""
     if not m.metrics or m.points == 0:
         return conform(None, SERIES_SCHEMA)
-    index = pa.array(np.repeat(np.arange(len(m.metrics), dtype=np.int32), m.counts))
-    series = _string_column(index, [series_id(x) for x in m.metrics])
-    labels = _string_column(index, [labels_json(x) for x in m.metrics])
+    series = repeated_strings([series_id(x) for x in m.metrics], m.counts)
+    labels = repeated_strings([labels_json(x) for x in m.metrics], m.counts)
     stamps = pd.DatetimeIndex((m.times_ms * 1_000_000).view("M8[ns]")).tz_localize("UTC")
     return pd.DataFrame({"timestamp": stamps, "series": series, "labels": labels, "value": m.values})
 
 
-def _string_column(index: pa.Array, dictionary: list[str]) -> pd.Series:
-    arrow = pa.DictionaryArray.from_arrays(index, pa.array(dictionary, pa.string())).cast(pa.string())
+def repeated_strings(strings: Sequence[str], counts: np.ndarray) -> pd.Series:
+    """A ``string`` column holding ``strings[i]`` ``counts[i]`` times, built straight from Arrow buffers."""
+    encoded = [s.encode("utf-8") for s in strings]
+    lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    total = int(counts.sum())
+    offsets = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(np.repeat(lengths, counts), out=offsets[1:])
+    data = b"".join(b * int(c) for b, c in zip(encoded, counts))
+    arrow = pa.LargeStringArray.from_buffers(total, pa.py_buffer(offsets), pa.py_buffer(data))
     column = pd.Series(pd.arrays.ArrowStringArray(arrow))
     return column if column.dtype == pd.StringDtype() else column.astype("string")
 
