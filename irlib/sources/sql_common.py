@@ -110,8 +110,12 @@ class Runner(Protocol):
 
 
 def frame_of(rows: list[dict[str, Any]], schema: dict[str, str]) -> pd.DataFrame:
-    """``rows`` (mappings keyed by column name) as a frame with exactly ``schema``."""
-    return conform(pd.DataFrame.from_records(rows) if rows else None, schema)
+    """``rows`` (mappings keyed by column name) as a frame with exactly ``schema`` (timestamps in ns, UTC)."""
+    frame = conform(pd.DataFrame.from_records(rows) if rows else None, schema)
+    for name, dtype in schema.items():
+        if dtype == UTC_TS and str(frame[name].dtype) != UTC_TS:
+            frame[name] = frame[name].astype(UTC_TS)
+    return frame
 
 
 def cap_note(result: Rows, what: str) -> list[str]:
