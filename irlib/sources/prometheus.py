@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import QueryError, SourceUnavailable
 from ..frames import UTC_TS, conform
-from ..promql import format_duration, pack_queries, parse_duration
+from ..promql import escape_label_value, format_duration, pack_queries, parse_duration
 from ..timeutil import as_utc
 from .base import Fetched, fetcher
 from .prometheus_frames import (
@@ -37,6 +37,7 @@ from .prometheus_frames import (
 from .prometheus_http import SOURCE, PrometheusHttp
 
 __all__ = ["PrometheusSource", "SERIES_SCHEMA", "SIGNAL_SCHEMA", "ALERTS_SCHEMA", "RULES_SCHEMA", "parse_matrix",
+           "escape_label_value", "pack_queries",
            "pivot_wide", "expand_labels", "plan_chunks", "choose_step", "alert_intervals", "parse_api_alerts",
            "parse_rules"]
 

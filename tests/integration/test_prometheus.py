@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -25,7 +26,7 @@ from irlib.investigation import Investigation
 from irlib.servers import ServerMissing, ServerProcess, free_port
 from irlib.servers.prometheus import Series, start_prometheus, write_openmetrics
 from irlib.sources.prometheus import ALERTS_SCHEMA, RULES_SCHEMA, SERIES_SCHEMA, PrometheusSource
-from irlib.sources.prometheus_frames import matrix_frame, parse_matrix_body, plan_chunks, to_ms
+from irlib.sources.prometheus_frames import matrix_frame, parse_matrix_body, plan_chunks, series_id, to_ms
 from tests.conftest import missing_server
 
 NOW = pd.Timestamp.now(tz="UTC").floor("min")
@@ -75,6 +76,33 @@ def _incident_series() -> list[Series]:
     return out
 
 
+EXPOSITIONS = Path(__file__).resolve().parent.parent / "fixtures" / "prometheus" / "exposition"
+EXPOSED_AT = NOW - pd.Timedelta(hours=3)
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)')
+
+
+def _stamped_exposition(name: str) -> str:
+    """A real OpenMetrics exposition with every sample stamped at EXPOSED_AT (exemplars dropped)."""
+    lines = []
+    for line in (EXPOSITIONS / name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            lines.append(line)
+        elif line:
+            lines.append(f"{line.split(' # ')[0]} {EXPOSED_AT.value / 1e9:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def _exposed_samples(name: str, metric: str) -> dict[str, float]:
+    """series id -> value of ``metric``'s samples, read from the exposition text independently of irlib."""
+    out = {}
+    for line in (EXPOSITIONS / name).read_text(encoding="utf-8").splitlines():
+        match = _SAMPLE.match(line)
+        if match and match.group(1) == metric:
+            labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+            out[series_id({"__name__": metric, **labels})] = float(match.group(3))
+    return out
+
+
 def _long_series() -> list[Series]:
     t = _times(NOW - pd.Timedelta(hours=84), HISTORY_END)
     return [Series("long_counter_total", {"job": "long"}, t, np.arange(t.size, dtype=float), kind="counter")]
@@ -86,8 +114,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     write_openmetrics(work / "incident.om", _incident_series())
     write_openmetrics(work / "long.om", _long_series())
     (work / "rules.yml").write_text(RULES, encoding="utf-8")
+    (work / "exposition.om").write_text(_stamped_exposition("prometheus_1histogram.om.txt"), encoding="utf-8")
     try:
-        server = start_prometheus(work / "server", history=[work / "incident.om", work / "long.om"],
+        server = start_prometheus(work / "server", history=[work / "incident.om", work / "long.om",
+                                                                   work / "exposition.om"],
                                   rule_files=[work / "rules.yml"], evaluation_interval="1s")
     except ServerMissing as exc:
         missing_server(str(exc))
@@ -153,6 +183,15 @@ def test_empty_result_and_special_values(prometheus: ServerProcess) -> None:
     assert values[0] == 1.0 and np.isnan(values[1]) and values[2] == np.inf and values[3] == -np.inf
     instant = source.instant_query(query="irlib_special", at=NOW - pd.Timedelta(hours=4) + pd.Timedelta(seconds=30))
     assert instant.frame["value"].tolist() == [np.inf]
+
+
+def test_real_exposition_round_trips_through_the_server(prometheus: ServerProcess) -> None:
+    metric = "golang_manual_histogram_seconds_bucket"
+    expected = _exposed_samples("prometheus_1histogram.om.txt", metric)
+    assert len(expected) > 30 and any('le="+Inf"' in k for k in expected)
+    got = _source(prometheus.url).instant_query(query=metric, at=EXPOSED_AT + pd.Timedelta(seconds=1)).frame
+    assert dict(zip(got["series"], got["value"])) == expected
+    assert (got["timestamp"] == EXPOSED_AT + pd.Timedelta(seconds=1)).all()
 
 
 def test_syntax_error_carries_prometheus_message(prometheus: ServerProcess) -> None:
