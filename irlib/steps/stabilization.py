@@ -7,39 +7,40 @@ from ..display import Answer
 from ..investigation import Investigation
 from . import common, facts
 
-BACKLOG_SIGNALS = ("queue_depth",)
-
-
-def _baseline_and_recent(inv: Investigation, name: str, how: str) -> tuple[pd.Series, pd.Series]:
-    values = common.signal_series(inv, name, how)
-    onset = facts.onset_time(inv)
-    if not len(values) or onset is None:
-        return values.iloc[0:0], values
-    return values[values.index < onset], values[values.index >= onset]
-
-
 def recovery(inv: Investigation) -> Answer:
-    from ..analysis.recovery import back_in_band
+    from ..analysis.recovery import verify_recovery
 
     ans = Answer("Are error rate and latency back inside the pre-incident band?")
-    results = []
-    for name, how in (("error_ratio", "max"), ("latency_p99", "max")):
-        baseline, recent = _baseline_and_recent(inv, name, how)
-        if not len(recent):
+    onset = facts.onset_time(inv)
+    if onset is None:
+        return ans.lack("no onset was established, so there is no pre-incident baseline to compare with")
+    signals = {name: common.signal_series(inv, name, how) for name, how in (("error_ratio", "max"),
+                                                                            ("latency_p99", "max"))}
+    mitigation_at = _mitigation_time(inv)
+    since = mitigation_at or inv.incident.window.end - pd.Timedelta(minutes=15)
+    baseline = (inv.incident.window.start, onset - pd.Timedelta(minutes=1))
+    result = verify_recovery({k: v for k, v in signals.items() if len(v)}, baseline, since, pods=common.pods(inv))
+    ans.say(f"Recent period: since {common.fmt_ts(since)}; baseline: {common.fmt_ts(baseline[0])} → "
+            f"{common.fmt_ts(baseline[1])}.")
+    ans.say(("Recovered: " if result.recovered else "Not recovered: ") + "; ".join(result.reasons) + ".")
+    for item in result.missing:
+        ans.lack(item)
+    for name, values in signals.items():
+        if not len(values):
             ans.lack(f"{name}: " + (common.signal_gap(inv, name) or "no series"))
-            continue
-        if not len(baseline):
-            ans.lack(f"{name}: no pre-incident baseline (no onset or no data before it)")
-            continue
-        results.append(back_in_band(name, baseline, recent))
-    recovered = bool(results) and all(r.recovered for r in results)
-    for r in results:
-        ans.say(r.explanation)
-    ans.say("Recovered: the signals are back inside their pre-incident band." if recovered else
-            "Not recovered yet (or not measurable): keep the incident open.")
-    inv.record("recovery", {"recovered": recovered, "signals": [r.__dict__ for r in results]},
-               summary="recovered" if recovered else "not recovered")
-    return ans
+    inv.record("recovery", result, summary="recovered" if result.recovered else "not recovered")
+    rows = [m.__dict__ for m in result.metrics]
+    return ans.table("Signals against their pre-incident band", pd.DataFrame(rows))
+
+
+def _mitigation_time(inv: Investigation) -> pd.Timestamp | None:
+    """When the latest rollout after the onset happened (a rollback is a rollout), if any."""
+    onset = facts.onset_time(inv)
+    history = common.rollouts(inv)
+    if onset is None or history.empty:
+        return None
+    after = history[history["created_at"] > onset]
+    return after["created_at"].max() if len(after) else None
 
 
 def pods(inv: Investigation) -> Answer:
@@ -56,7 +57,7 @@ def pods(inv: Investigation) -> Answer:
 
 
 def backlog(inv: Investigation) -> Answer:
-    from ..analysis.recovery import backlog_eta
+    from ..analysis.recovery import backlog_drain
 
     ans = Answer("Are backlogs draining, and when will they be empty?")
     queries = (inv.incident.sources.get("prometheus") or {}).get("queries", {})
@@ -69,8 +70,7 @@ def backlog(inv: Investigation) -> Answer:
         if not len(values):
             ans.lack(f"{name}: " + (common.signal_gap(inv, name) or "no series"))
             continue
-        eta = backlog_eta(values)
-        ans.say(f"{name}: {eta.explanation}")
+        ans.say(f"{name}: {backlog_drain(values).detail}")
     return ans
 
 
