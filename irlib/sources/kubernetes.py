@@ -205,7 +205,7 @@ class KubernetesSource:
 
     def _read_stream(self, resp: Any, end: pd.Timestamp) -> tuple[list[LogLine], bool]:
         """Decoded lines from a streamed log answer (stopping past ``end`` or at the byte cap); cap hit?"""
-        reader, lines, total, cut = LogLineReader(), [], 0, False
+        reader, lines, total, cut, complete = LogLineReader(), [], 0, False, False
         end_second = end.strftime("%Y-%m-%dT%H:%M:%S")
         try:
             for chunk in resp.stream(CHUNK_BYTES, decode_content=True):
@@ -217,7 +217,10 @@ class KubernetesSource:
                     break
             else:
                 lines.extend(reader.close())
+                complete = True
         finally:
+            if not complete:  # unread bytes remain: never hand this connection back to the pool
+                resp.close()
             resp.release_conn()
         return lines, cut
 

@@ -213,10 +213,11 @@ def test_window_trim_and_visible_caps(standin: StandIn, tmp_path: Path) -> None:
         end=pd.Timestamp("2021-11-16T00:00:00Z"))
     assert capped.truncated and len(capped.frame[capped.frame["container"] == "nginx"]) == 5
     assert any("nginx/nginx" in n and "first 5 lines" in n for n in capped.notes)
-    by_bytes = source_for(standin, tmp_path, log_bytes=1000).pod_logs(
-        namespace="default", selector="app=nginx", start=pd.Timestamp("2021-11-15T00:00:00Z"),
-        end=pd.Timestamp("2021-11-16T00:00:00Z"))
+    small = source_for(standin, tmp_path, log_bytes=1000)
+    by_bytes = small.pod_logs(namespace="default", selector="app=nginx", start=pd.Timestamp("2021-11-15T00:00:00Z"),
+                              end=pd.Timestamp("2021-11-16T00:00:00Z"))
     assert by_bytes.truncated and any("1000-byte cap" in n for n in by_bytes.notes)
+    assert len(small.pods(namespace="default", selector="app=nginx").frame) == 2  # the cut stream left no residue
 
 
 # -- events, rollouts, usage ----------------------------------------------------------------------------------------
