@@ -67,6 +67,11 @@ def _stream_table(part: pd.DataFrame, text_col: str, name: str, options: ParseOp
     return records_table(lines, name, options, fallback_ts=fallback)
 
 
+def _utc_ns(values: pd.Series) -> pd.Series:
+    """Timestamps as datetime64[ns, UTC] whatever resolution they came in."""
+    return pd.to_datetime(values, utc=True, errors="coerce").astype(UTC_TS)
+
+
 def _first_lines(messages: pa.Array) -> pa.Array:
     if pc.any(pc.match_substring(messages, "\n")).as_py():
         return pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
@@ -98,7 +103,8 @@ def error_classes(records: pd.DataFrame) -> pd.DataFrame:
 def _summarise(hits: pd.DataFrame, records: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Count, first/last seen and an example per key; ``hits`` has a ``row`` column indexing ``records``."""
     rows = hits["row"].to_numpy()
-    hits = hits.assign(ts=records["timestamp"].to_numpy()[rows], example=records["message"].to_numpy()[rows])
+    stamps = _utc_ns(records["timestamp"]).to_numpy()
+    hits = hits.assign(ts=stamps[rows], example=records["message"].to_numpy()[rows])
     out = hits.groupby(keys, sort=False, dropna=False).agg(
         count=("row", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"), example=("example", "first"))
     out = out.reset_index().sort_values(["count"] + keys, ascending=[False] + [True] * len(keys), kind="stable")
@@ -167,7 +173,7 @@ def template_counts(records: pd.DataFrame, bucket: str = "1min") -> pd.DataFrame
     if records is None or len(records) == 0:
         return empty_frame(TEMPLATE_COUNTS_SCHEMA)
     ids, _, _ = _mined(records)
-    frame = pd.DataFrame({"timestamp": pd.to_datetime(records["timestamp"], utc=True), "template_id": ids})
+    frame = pd.DataFrame({"timestamp": _utc_ns(records["timestamp"]), "template_id": ids})
     frame = frame.dropna(subset=["timestamp"])
     frame["timestamp"] = frame["timestamp"].dt.floor(bucket)
     out = frame.groupby(["timestamp", "template_id"], sort=True).size().rename("count").reset_index()
@@ -186,7 +192,7 @@ def new_since(records: pd.DataFrame, onset: pd.Timestamp, baseline: pd.Timestamp
         return empty_frame(NEW_SINCE_SCHEMA)
     onset = pd.Timestamp(onset).tz_convert("UTC")
     ids, texts, _ = _mined(records)
-    frame = pd.DataFrame({"ts": pd.to_datetime(records["timestamp"], utc=True), "template_id": ids,
+    frame = pd.DataFrame({"ts": _utc_ns(records["timestamp"]), "template_id": ids,
                           "template": texts, "level": records["level"].fillna("").astype(str).to_numpy()})
     frame = frame.dropna(subset=["ts"])
     start = pd.Timestamp(baseline).tz_convert("UTC") if baseline is not None else frame["ts"].min()
