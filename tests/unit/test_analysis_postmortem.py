@@ -32,7 +32,7 @@ def full_inputs() -> PostmortemInputs:
         incident_id="inc-42", title="Checkout errors", service="checkout",
         severity=classify_severity(SeverityInputs(peak_error_ratio=0.8)), started_at=ts("11:15:00"),
         detected_at=ts("11:18:00"), acknowledged_at=ts("11:21:00"), mitigated_at=ts("11:35:00"),
-        resolved_at=ts("12:05:00"), onset_confidence=0.9, impact=["80% of checkout requests failed for 20 min"],
+        resolved_at=ts("12:05:00"), onset_confidence=0.9, impact=["80% of checkout requests failed for 20 min", "log said <img src=x onerror=alert(1)>"],
         timeline=timeline, root_cause="release v1.4 shrank the DB pool to 2 connections",
         suspects=rank_suspects(changes, ts("11:15:00"), "120min", "checkout"),
         resolution="rolled back deployment/checkout to revision 2",
