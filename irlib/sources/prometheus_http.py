@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from prometheus_api_client import PrometheusConnect
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ..errors import QueryError, SourceUnavailable
@@ -62,7 +63,10 @@ class PrometheusHttp:
         except requests.exceptions.RetryError as exc:
             raise SourceUnavailable(SOURCE, f"{self.url} kept failing after {self.retries} retries: {exc}",
                                     query=query) from exc
-        except requests.Timeout as exc:
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            if isinstance(exc, requests.ConnectionError) and not _read_timed_out(exc):
+                raise SourceUnavailable(SOURCE, f"cannot reach {self.url}: {type(exc).__name__}: {exc}",
+                                        query=query) from exc
             raise SourceUnavailable(SOURCE, f"no answer from {self.url} within {self.timeout_s:g} s; raise "
                                     "sources.prometheus.timeout_s or narrow the window", query=query) from exc
         except requests.RequestException as exc:
@@ -120,6 +124,12 @@ def _error_body(response: requests.Response) -> tuple[str, str] | None:
     if isinstance(body, dict) and body.get("status") == "error":
         return str(body.get("errorType", "error")), str(body.get("error", ""))
     return None
+
+
+def _read_timed_out(exc: requests.ConnectionError) -> bool:
+    """Whether a connection error is urllib3 giving up after a read timeout (requests reports it that way)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _is_loopback(url: str) -> bool:
