@@ -111,7 +111,12 @@ class Runner(Protocol):
 
 def frame_of(rows: list[dict[str, Any]], schema: dict[str, str]) -> pd.DataFrame:
     """``rows`` (mappings keyed by column name) as a frame with exactly ``schema`` (timestamps in ns, UTC)."""
-    frame = conform(pd.DataFrame.from_records(rows) if rows else None, schema)
+    raw = pd.DataFrame.from_records(rows) if rows else None
+    if raw is not None:
+        for name in [n for n, d in schema.items() if d == UTC_TS and n in raw.columns]:
+            if raw[name].isna().all():
+                raw[name] = pd.Series(pd.NaT, index=raw.index, dtype=UTC_TS)
+    frame = conform(raw, schema)
     for name, dtype in schema.items():
         if dtype == UTC_TS and str(frame[name].dtype) != UTC_TS:
             frame[name] = frame[name].astype(UTC_TS)
