@@ -46,6 +46,35 @@ class Onset:
     explanation: str = ""
 
 
+# How several series of one signal are combined into one (rates add up; ratios, latencies and usage: the worst).
+SIGNAL_AGG: dict[str, str] = {"request_rate": "sum", "restarts": "sum", "oom_kills": "sum"}
+
+
+def signal_series(frame: pd.DataFrame, signal: str, *, agg: str | None = None) -> pd.Series:
+    """One signal of the Prometheus long frame (timestamp, series, labels, value, signal) as a single series.
+
+    Several series of the signal (one per pod, say) are combined per timestamp with ``agg`` (default from
+    :data:`SIGNAL_AGG`, else ``max``: the worst pod marks the onset).  Empty when the signal is absent.
+    """
+    rows = frame[frame["signal"] == signal] if "signal" in frame.columns else frame.iloc[0:0]
+    if rows.empty:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+    how = agg or SIGNAL_AGG.get(signal, "max")
+    out = pd.to_numeric(rows["value"], errors="coerce").groupby(rows["timestamp"]).agg(how)
+    out.index = pd.DatetimeIndex(out.index)
+    return out.astype("float64").sort_index()
+
+
+def event_rate(times: pd.Series, start: pd.Timestamp, end: pd.Timestamp, freq: str = "1min") -> pd.Series:
+    """Counts of events (e.g. the log records of one template, or auth failures) per ``freq`` bin over
+    [start, end], zeros included, so a template's rate can go through :func:`detect_onset`."""
+    stamps = pd.to_datetime(pd.Series(times), utc=True).dropna()
+    stamps = stamps[(stamps >= start) & (stamps <= end)]
+    bins = pd.date_range(start.floor(freq), end, freq=freq)
+    counts = stamps.dt.floor(freq).value_counts()
+    return counts.reindex(bins, fill_value=0).astype("float64")
+
+
 def _clean(series: pd.Series) -> pd.Series:
     values = pd.to_numeric(series, errors="coerce").astype("float64")
     values = values[np.isfinite(values.to_numpy())]

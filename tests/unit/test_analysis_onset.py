@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from irlib.analysis.onset import change_points, combine_onsets, detect_onset, onset_chart
+from irlib.analysis.onset import (
+    change_points, combine_onsets, detect_onset, event_rate, onset_chart, signal_series,
+)
 from irlib.findings import to_jsonable
 
 IDX = pd.date_range("2026-03-01T10:00:00Z", periods=240, freq="30s")
@@ -107,3 +109,23 @@ def test_onset_chart_is_a_figure(with_onset: bool) -> None:
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 1
     assert ("onset 2026-03-01 11:15:00" in fig._suptitle.get_text()) is with_onset  # type: ignore[union-attr]
+
+
+def test_signal_series_combines_pods_by_the_signal_rule() -> None:
+    stamps = [IDX[0], IDX[0], IDX[1], IDX[1]]
+    frame = pd.DataFrame({"timestamp": stamps * 2, "series": ["a", "b", "a", "b"] * 2, "labels": ["{}"] * 8,
+                          "value": [1.0, 2.0, 3.0, 4.0, 0.1, 0.5, 0.2, 0.3],
+                          "signal": ["request_rate"] * 4 + ["error_ratio"] * 4})
+    assert signal_series(frame, "request_rate").tolist() == [3.0, 7.0]
+    assert signal_series(frame, "error_ratio").tolist() == [0.5, 0.3]
+    assert signal_series(frame, "latency_p99").empty
+
+
+def test_event_rate_feeds_onset_detection_for_a_template() -> None:
+    start, end = IDX[0], IDX[-1]
+    quiet = [start + pd.Timedelta(minutes=m) for m in range(0, 75, 5)]
+    storm = [IDX[150] + pd.Timedelta(seconds=s) for s in range(0, 2400, 3)]
+    rate = event_rate(pd.Series(quiet + storm), start, end)
+    assert rate.index[0] == start and rate.sum() == len(quiet) + len(storm) and rate.min() == 0
+    point = detect_onset(rate)
+    assert point is not None and point.time == IDX[150]
