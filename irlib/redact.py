@@ -138,13 +138,14 @@ RULES: list[Rule] = [
     Rule("dsn_password", _rx(r"(?i)\b(?:password|identified\s+by)\s+'(?P<v>[^'\n]+)'"), ("v",), _password_ok),
     Rule("dsn_password", _rx(r"(?i)\bset\s+password\b[^=\n]{0,200}=\s*(?:password\s*\(\s*)?'(?P<v>[^'\n]+)'"), ("v",),
          _password_ok),
-    Rule("dsn_password", _rx(r"\b(?:mysql|mysqldump|mysqladmin)\b[^\n]*?\s-p(?P<v>[^\s'\"]{3,})"), ("v",), _password_ok),
+    Rule("dsn_password", _rx(r"\bmysql(?:dump|admin)?\b[^\n]{0,200}?\s-p(?P<v>[^\s'\"-][^\s'\"]{2,})"), ("v",),
+         _password_ok),
     Rule("env_secret", _rx(r"(?i)\"name\"\s*:\s*\"[\w.-]*(?:" + _SECRET_WORDS + r"|_key)\"\s*,\s*\"value\"\s*:\s*"
                            r"\"(?P<v>[^\"\n]+)\""), ("v",), _password_ok),
     Rule("password", _keyed(_PASSWORD_WORDS), _VALUE_GROUPS, _keyed_ok),
     Rule("api_key", _keyed(_SECRET_WORDS), _VALUE_GROUPS, _keyed_ok),
 ]
-EMAIL_RULE = Rule("email", _rx(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"))
+EMAIL_RULE = Rule("email", _rx(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"))
 IP_RULES = [
     Rule("ip", _rx(r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.])")),
     Rule("ip", _rx(r"(?i)(?<![\w:])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}"
