@@ -51,9 +51,9 @@ def _cast(col: pd.Series, dtype: str, name: str) -> pd.Series:
     if dtype == UTC_TS:
         if pd.api.types.is_datetime64_any_dtype(col.dtype) and getattr(col.dt, "tz", None) is None:
             raise SchemaError(f"column {name!r} holds naive timestamps; give them a zone (irlib is UTC inside)")
-        if col.dtype == UTC_TS:
+        if str(col.dtype) == UTC_TS:
             return col
-        return pd.to_datetime(col, utc=True, errors="coerce", format="mixed")
+        return pd.to_datetime(col, utc=True, errors="coerce", format="mixed").astype(UTC_TS)
     try:
         if dtype in ("string", "object"):
             return col.astype(dtype) if dtype == "string" else col.astype(object)
