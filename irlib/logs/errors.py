@@ -54,12 +54,23 @@ def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
 
 
 def _first_match(messages: pa.Array, pattern: str) -> pa.Array:
+    """The first match's ``c`` group per message, null where none; the capture runs only on matching rows."""
     hit = pc.fill_null(pc.match_substring_regex(messages, pattern=pattern), False)
-    parts = pc.extract_regex(messages, pattern=r"(?s)^.*?" + pattern)
-    return pc.if_else(hit, parts.field("c"), pa.scalar(None, parts.field("c").type))
+    rows = pc.indices_nonzero(hit)
+    out_type = messages.type
+    if len(rows) == 0:
+        return pa.nulls(len(messages), out_type)
+    found = pc.extract_regex(pc.take(messages, rows), pattern=r"(?s)^.*?" + pattern).field("c").cast(out_type)
+    positions = pc.cumulative_sum(hit.cast(pa.int64()))
+    picked = pc.take(found, pc.max_element_wise(pc.subtract(positions, 1), 0))
+    return pc.if_else(hit, picked, pa.scalar(None, out_type))
 
 
 def _fill_from_phrases(messages: pa.Array, classes: pa.Array, phrases: dict[str, str]) -> pa.Array:
+    pattern = "|".join(re.escape(p) for p in phrases)
+    any_hit = pc.fill_null(pc.match_substring_regex(messages, pattern=pattern), False)
+    if not pc.any(any_hit).as_py():
+        return classes
     for phrase, code in phrases.items():
         found = pc.fill_null(pc.match_substring(messages, phrase), False)
         classes = pc.if_else(pc.and_(found, pc.is_null(classes)), pa.scalar(code, classes.type), classes)

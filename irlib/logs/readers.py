@@ -74,7 +74,7 @@ def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int
         flags = pc.is_null(lines)
     except UnicodeDecodeError:
         lines, flags = _decode_line_by_line(body, enc)
-    lines = _clean(lines)
+    lines = _clean(lines, body if enc in ("utf-8", "ascii") or enc.startswith("utf-8") else None)
     numbers = pa.array(range(first_line_no, first_line_no + len(lines)), pa.int64())
     return Lines(line_no=numbers, text=lines, decode_error=flags)
 
@@ -84,8 +84,7 @@ def _split_text(text: str) -> pa.Array:
         text = text[:-1]
     if not text:
         return pa.array([], pa.large_string())
-    whole = pa.array([text], pa.large_string())
-    return pc.list_flatten(pc.split_pattern(whole, pattern="\n"))
+    return pa.array(text.split("\n"), pa.large_string())
 
 
 def _decode_line_by_line(body: bytes, enc: str) -> tuple[pa.Array, pa.Array]:
@@ -109,12 +108,13 @@ def _decode_line_by_line(body: bytes, enc: str) -> tuple[pa.Array, pa.Array]:
     return pa.array(texts, pa.large_string()), pa.array(flags, pa.bool_())
 
 
-def _clean(lines: pa.Array) -> pa.Array:
+def _clean(lines: pa.Array, raw: bytes | None = None) -> pa.Array:
+    """Lines without trailing ``\r`` and ANSI escapes (``raw``: the bytes, to skip the checks cheaply)."""
     if len(lines) == 0:
         return lines
-    if pc.any(pc.ends_with(lines, "\r")).as_py():
+    if (b"\r" in raw) if raw is not None else pc.any(pc.ends_with(lines, "\r")).as_py():
         lines = pc.utf8_rtrim(lines, characters="\r")
-    if pc.any(pc.match_substring(lines, "\x1b")).as_py():
+    if (b"\x1b" in raw) if raw is not None else pc.any(pc.match_substring(lines, "\x1b")).as_py():
         lines = pc.replace_substring_regex(lines, pattern=ANSI_PATTERN, replacement="")
     return lines
 

@@ -48,7 +48,15 @@ def parse_timestamps(texts: pa.Array | pa.ChunkedArray, *, reference: pd.Timesta
                      timezone: str = "UTC") -> pa.Array:
     """UTC nanosecond timestamps for ``texts``; null where no pattern reads the text (see the module doc)."""
     arr = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
-    arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    encoded = pc.dictionary_encode(arr.cast(pa.large_string()))
+    if len(encoded.dictionary) < len(arr):  # repeated texts (second resolution): parse each distinct one once
+        parsed = _parse_distinct(encoded.dictionary, reference, timezone)
+        return pc.take(parsed, encoded.indices)
+    return _parse_distinct(arr, reference, timezone)
+
+
+def _parse_distinct(texts: pa.Array, reference: pd.Timestamp | None, timezone: str) -> pa.Array:
+    arr = pc.utf8_trim_whitespace(texts.cast(pa.string()))
     out = pa.nulls(len(arr), TS_TYPE)
     for pattern in PATTERNS:
         todo = pc.and_(pc.is_null(out), pc.match_substring_regex(arr, pattern=pattern))
