@@ -104,9 +104,9 @@ def _scale(values: np.ndarray) -> float:
     sigma = noise_sigma(values)
     if sigma > 0:
         return sigma
-    spread = float(np.max(values) - np.min(values))
-    # piecewise-constant series: any step is a change; measure it against a tiny fraction of its range
-    return spread * 1e-3 if spread > 0 else 0.0
+    # Mostly-constant series (sparse counts, piecewise-constant levels): the robust estimate is 0, so fall back to
+    # the plain standard deviation of the differences (isolated blips then stay small next to a real step).
+    return float(np.std(np.diff(values)) / np.sqrt(2.0)) if len(values) > 2 else 0.0
 
 
 def change_points(series: pd.Series) -> list[ChangePoint]:

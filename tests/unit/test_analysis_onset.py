@@ -129,3 +129,12 @@ def test_event_rate_feeds_onset_detection_for_a_template() -> None:
     assert rate.index[0] == start and rate.sum() == len(quiet) + len(storm) and rate.min() == 0
     point = detect_onset(rate)
     assert point is not None and point.time == IDX[150]
+
+
+def test_noise_free_step_and_poisson_counts() -> None:
+    exact = pd.Series([1.0] * 100 + [9.0] * 140, index=IDX)
+    assert detect_onset(exact).time == IDX[100]  # type: ignore[union-attr]
+    counts = np.random.default_rng(12).poisson(0.3, len(IDX)).astype(float)
+    assert detect_onset(pd.Series(counts, index=IDX)) is None
+    counts[150:] += np.random.default_rng(13).poisson(8.0, len(IDX) - 150)
+    assert detect_onset(pd.Series(counts, index=IDX)).time == IDX[150]  # type: ignore[union-attr]
