@@ -195,7 +195,7 @@ def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Tim
     and ``service.name``/``namespace`` from the labels (``service``, ``app``, ``job``; ``namespace``).
     """
     start = group.first_starts_at - lookback
-    end = max(now, group.first_starts_at + pd.Timedelta(minutes=1))
+    end = max(now, group.first_starts_at + pd.Timedelta(seconds=1))
     service = dict(template.get("service") or {})
     name = group.label(*SERVICE_LABELS) or service.get("name") or "unknown"
     service["name"] = name

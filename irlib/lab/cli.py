@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     for name in ("up", "scenario", "record-demo"):
         cmd = sub.add_parser(name)
         cmd.add_argument("--dir", type=Path, default=None, help="lab directory (default: a new temp dir)")
-        cmd.add_argument("--memory-limit-mb", type=int, default=128)
+        cmd.add_argument("--memory-limit-mb", type=int, default=96)
         if name != "up":
             cmd.add_argument("--baseline", type=float, default=130.0, help="seconds of normal traffic first")
             cmd.add_argument("--timeout", type=float, default=600.0)

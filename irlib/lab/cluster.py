@@ -85,8 +85,12 @@ def replicaset_object(app: str, namespace: str, rev: Revision, pods: list[Pod], 
 
 
 def container_status(c: Container) -> dict[str, Any]:
+    digest = hashlib.sha256(c.spec.image.encode()).hexdigest()
     status: dict[str, Any] = {"name": c.spec.name, "image": c.spec.image, "ready": c.ready,
+                              "imageID": f"{c.spec.image.rsplit(':', 1)[0]}@sha256:{digest}",
                               "restartCount": c.restart_count, "started": c.proc is not None}
+    if c.proc is not None:
+        status["containerID"] = "containerd://" + hashlib.sha256(f"{c.proc.pid}{c.started_at}".encode()).hexdigest()
     if c.proc is not None:
         status["state"] = {"running": {"startedAt": iso(c.started_at)}}
     else:

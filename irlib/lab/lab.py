@@ -38,7 +38,7 @@ MiB = 1 << 20
 
 @dataclass
 class LabSettings:
-    memory_limit_mb: int = 128
+    memory_limit_mb: int = 96
     request_rate: float = 10.0
     lookback: str = "10m"  # the webhook's window start before the first alert
     jobs: int = 2
