@@ -14,7 +14,9 @@ bearer_token, url_password, dsn_password, session_cookie, env_secret, api_key, a
 """
 from __future__ import annotations
 
+import bisect
 import copy
+import functools
 import hashlib
 import hmac
 import re
@@ -186,6 +188,19 @@ def cookie_spans(text: str) -> Iterator[Span]:
         yield match.start("v"), match.end("v"), "session_cookie"
 
 
+@functools.lru_cache(maxsize=4)
+def _prefilter(emails: bool, ips: bool) -> re.Pattern[str]:
+    extra = ([_EMAIL_TRIGGER] if emails else []) + ([_IP_TRIGGER] if ips else [])
+    return PREFILTER if not extra else re.compile("|".join([_TRIGGERS, *extra]), re.IGNORECASE)
+
+
+def _overlaps(start: int, end: int, sorted_spans: list[tuple[int, int]]) -> bool:
+    """Whether [start, end) overlaps one of the sorted, disjoint ``sorted_spans``."""
+    index = bisect.bisect_right(sorted_spans, (start, float("inf"))) - 1
+    candidates = sorted_spans[max(index, 0):index + 2]
+    return any(s < end and start < e for s, e in candidates)
+
+
 def merge_spans(spans: list[tuple[int, int, int, str]]) -> list[Span]:
     """Merge overlapping ``(start, end, priority, kind)`` spans; a merged span takes the highest-priority kind."""
     merged: list[list[Any]] = []
@@ -214,8 +229,7 @@ class Redactor:
 
     def prefilter(self) -> re.Pattern[str]:
         """A cheap regex every secret this redactor finds must match (used to skip clean cells quickly)."""
-        extra = ([_EMAIL_TRIGGER] if self.emails else []) + ([_IP_TRIGGER] if self.ips else [])
-        return PREFILTER if not extra else re.compile("|".join([_TRIGGERS, *extra]), re.IGNORECASE)
+        return _prefilter(self.emails, self.ips)
 
     def placeholder(self, kind: str, secret: str) -> str:
         tag = hmac.new(self.key, secret.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:8]
@@ -223,12 +237,13 @@ class Redactor:
 
     def spans(self, value: str) -> list[Span]:
         """The ``(start, end, kind)`` of every secret in ``value``, merged, excluding existing placeholders."""
-        kept = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(value)]
         found: list[tuple[int, int, int, str]] = []
         for priority, rule in enumerate(self.rules()):
             found.extend((s, e, priority, k) for s, e, k in rule.spans(value))
         found.extend((s, e, len(RULES), k) for s, e, k in cookie_spans(value))
-        found = [f for f in found if not any(f[0] < pe and ps < f[1] for ps, pe in kept)]
+        kept = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(value)]
+        if kept:
+            found = [f for f in found if not _overlaps(f[0], f[1], kept)]
         return merge_spans(found)
 
     def text(self, value: str) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irlib.redact import PREFILTER, Redactor, merge_spans
+from irlib.redact import PREFILTER, Redactor, _overlaps, merge_spans
 
 PLACEHOLDER = re.compile(r"\[REDACTED:([a-z_0-9]+):([0-9a-f]{8})\]")
 GH = "ghp_" + "Ab1" * 12
@@ -85,6 +85,13 @@ def test_unterminated_private_key_is_redacted_to_the_end() -> None:
 
 def test_merge_spans_unions_overlaps_and_keeps_priority_kind() -> None:
     assert merge_spans([(5, 10, 2, "api_key"), (0, 7, 0, "jwt"), (12, 14, 1, "x")]) == [(0, 10, "jwt"), (12, 14, "x")]
+
+
+def test_overlap_with_existing_placeholders() -> None:
+    spans = [(0, 5), (10, 20), (30, 31)]
+    cases = [(5, 10, False), (4, 6, True), (19, 25, True), (20, 30, False), (25, 40, True), (31, 50, False),
+             (12, 13, True)]
+    assert [(a, b, _overlaps(a, b, spans)) for a, b, _ in cases] == cases
 
 
 def test_frame_redacts_text_nested_and_secret_named_columns() -> None:
