@@ -50,7 +50,7 @@ class Answer:
         return self
 
     def _repr_html_(self) -> str:
-        parts = [f"<div class=\"irlib-answer\"><h3>{html.escape(self.question)}</h3>"]
+        parts = ["<div class=\"irlib-answer\">"]  # the question is the markdown cell above
         if self.missing:
             parts.append("<div class=\"note\"><strong>Evidence missing:</strong><ul>" + "".join(
                 f"<li>{html.escape(m)}</li>" for m in self.missing) + "</ul></div>")

@@ -75,7 +75,7 @@ def notebook_body(nb: dict[str, Any]) -> str:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+                            exclude_output_prompt=True, anchor_link_text="")
     body, _ = exporter.from_notebook_node(nbformat.reads(json.dumps(nb), as_version=4))
     return body
 

@@ -88,7 +88,8 @@ def since_when(inv: Investigation) -> Answer:
     est = Onset(pd.Timestamp(value["time"]) if value.get("time") else None, float(value.get("confidence", 0)),
                 value.get("signals", []), {k: pd.Timestamp(v) if v else None
                                            for k, v in value.get("per_signal", {}).items()})
-    ans.figures.append(onset_chart(signals, est, title="Signals with the onset marked"))
+    if signals:
+        ans.figures.append(onset_chart(signals, est, title="Signals with the onset marked"))
     per = pd.DataFrame([{"signal": k, "change point": common.fmt_ts(v)}
                         for k, v in value.get("per_signal", {}).items()])
     return ans.table("Change point per signal", per)

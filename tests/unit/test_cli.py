@@ -1,0 +1,60 @@
+"""The CLI: bad parameter files exit 2 with one message naming the file and the key, and write nothing."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irlib.cli import main
+
+GOOD = """
+incident: {id: cli-test, title: CLI test, declared_at: "2026-11-20T14:30:00Z"}
+window: {start: "2026-11-20T13:00:00Z", end: "2026-11-20T15:00:00Z"}
+service: {name: checkout, namespace: shop}
+"""
+BAD = {
+    "unknown key": (GOOD + "colour: blue\n", "colour"),
+    "wrong type": (GOOD.replace("namespace: shop", "namespace: [shop]"), "service.namespace"),
+    "naive timestamp": (GOOD.replace('declared_at: "2026-11-20T14:30:00Z"', 'declared_at: "2026-11-20T14:30:00"'),
+                        "incident.declared_at"),
+    "end before start": (GOOD.replace('end: "2026-11-20T15:00:00Z"', 'end: "2026-11-20T12:00:00Z"'), "window.end"),
+    "missing log file": (GOOD + "sources: {logs: [{name: app, path: /nonexistent/app.log}]}\n", "sources.logs[0].path"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_parameters_exit_2_and_write_nothing(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text, key = BAD[case]
+    params = tmp_path / "incident.yaml"
+    params.write_text(text)
+    reports = tmp_path / "reports"
+    assert main(["run", str(params), "--reports", str(reports)]) == 2
+    err = capsys.readouterr().err
+    assert str(params) in err and key in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not reports.exists()
+
+
+def test_missing_parameters_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "nope.yaml"), "--reports", str(tmp_path / "r")]) == 2
+    assert "nope.yaml" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_unknown_step_and_bad_jobs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    params = tmp_path / "incident.yaml"
+    params.write_text(GOOD)
+    assert main(["run", str(params), "--steps", "01,42", "--reports", str(tmp_path / "r")]) == 2
+    assert "42" in capsys.readouterr().err
+    assert main(["run", str(params), "--jobs", "0", "--reports", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_verify_on_a_non_directory_is_a_usage_error(tmp_path: Path) -> None:
+    assert main(["verify", str(tmp_path / "missing")]) == 2
+
+
+def test_console_script_is_installed() -> None:
+    done = subprocess.run([str(Path(sys.executable).parent / "irlib"), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "demo" in done.stdout and "verify" in done.stdout
