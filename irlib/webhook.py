@@ -19,6 +19,7 @@ import hmac
 import json
 import os
 import re
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,6 +238,16 @@ def run_evidence_steps(params: Path, *, reports_dir: Path, jobs: int = 2) -> dic
             "steps": [[str(s), str(st)] for s, st in result.steps]}
 
 
+def run_command(params: Path, *, command: list[str], timeout_s: float = 3600.0) -> dict[str, Any]:
+    """Run ``command + [params]`` (e.g. a script creating a Kubernetes Job from deploy/job.yaml); its summary."""
+    import subprocess
+
+    done = subprocess.run([*command, str(params)], capture_output=True, text=True, timeout=timeout_s, check=False)
+    if done.returncode != 0:
+        raise IrlibError(f"{command[0]} exited with {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}")
+    return {"exit_code": done.returncode, "output": done.stdout.strip()[-2000:]}
+
+
 @dataclass
 class Receiver:
     """Declares incidents from notifications and runs ``run(params_path)`` for each in a thread of its own.
@@ -409,6 +420,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--lookback", default="30m", help="window start before the first alert (e.g. 30m, 2h)")
     parser.add_argument("--token-env", default="", help="environment variable holding the bearer token")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--exec", dest="command", default="",
+                        help="instead of running the steps here, run this command with the params path appended "
+                             "(e.g. a script that creates a Kubernetes Job; see docs/cluster.md)")
     args = parser.parse_args(argv)
     token = os.environ.get(args.token_env, "") if args.token_env else ""
     if args.token_env and not token:
@@ -416,7 +430,8 @@ def main(argv: list[str]) -> int:
                              key="--token-env")
     reports_dir = args.reports_dir.resolve()
     receiver = Receiver(state_dir=args.state_dir.resolve(), template=load_template(args.template),
-                        run=lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs),
+                        run=(lambda p: run_command(p, command=shlex.split(args.command))) if args.command else
+                        (lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs)),
                         lookback=pd.Timedelta(args.lookback), token=token or None)
     server = make_server(receiver, args.host, args.port)
     import sys

@@ -263,3 +263,13 @@ def test_http_server_on_loopback(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_exec_command_gets_the_params_path(tmp_path: Path) -> None:
+    from irlib.webhook import run_command
+
+    params = tmp_path / "p.yaml"
+    params.write_text("x: 1\n")
+    assert run_command(params, command=["cat"])["output"] == "x: 1"
+    with pytest.raises(Exception, match="exited with 1"):
+        run_command(params, command=["false"])
