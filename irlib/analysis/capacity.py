@@ -17,6 +17,7 @@ from ..frames import UTC_TS, conform
 
 RESET_DROP = 0.3        # a fall of this fraction of the series' range is a restart (the fit starts after it)
 MIN_FIT_POINTS = 5
+TREND_FRACTIONS = (1.0, 0.75, 0.5, 1 / 3, 0.25)
 HORIZON_S = 365 * 86400.0  # exhaustion further away than this is not predicted
 CAPACITY_SCHEMA: dict[str, str] = {
     "resource": "string", "current": "float64", "peak": "float64", "limit": "float64", "utilisation": "float64",
@@ -82,13 +83,29 @@ def linear_fit(values: pd.Series) -> tuple[float, float, float]:
     return float(slope), float(intercept), r2
 
 
-def time_to_exhaustion(series: pd.Series, limit: float | None) -> Exhaustion:
+def _trend_window(values: pd.Series) -> pd.Series:
+    """The trailing part of ``values`` that a line fits best (a leak that started mid-window is fitted from where
+    it started, not diluted by the flat part before it): the best r² among the last 100/75/50/33/25%."""
+    best, best_r2 = values, -1.0
+    for fraction in TREND_FRACTIONS:
+        part = values.iloc[len(values) - max(MIN_FIT_POINTS, int(len(values) * fraction)):]
+        if len(part) < MIN_FIT_POINTS:
+            continue
+        r2 = linear_fit(part)[2]
+        if r2 > best_r2 + 1e-9:
+            best, best_r2 = part, r2
+    return best
+
+
+def time_to_exhaustion(series: pd.Series, limit: float | None, *, since: pd.Timestamp | None = None) -> Exhaustion:
     """Fit a line to the series since its last reset (restart) and extrapolate it to ``limit``.
 
+    The fit starts at ``since`` when given (e.g. the onset), else at the trailing window that a line fits best.
     A leak shows as a rising line with a high r²; the predicted OOM time is where the line meets the limit.
     Already at or over the limit gives predicted_at = the last point and hours_left = 0.
     """
     values = _since_last_reset(_clean(series))
+    values = values[values.index >= since] if since is not None else _trend_window(values)
     if len(values) < MIN_FIT_POINTS:
         return Exhaustion(None, limit, None, None, None, None, None, None, len(values),
                           f"not enough points to fit a trend ({len(values)} < {MIN_FIT_POINTS})")

@@ -73,3 +73,14 @@ def test_capacity_table_and_chart() -> None:
     assert table.loc[1, "utilisation"] == pytest.approx(0.2)
     fig = capacity_chart(leak(), LIMIT, time_to_exhaustion(leak(), LIMIT))
     assert isinstance(fig, Figure) and "steady leak" in fig.axes[0].get_title()
+
+
+def test_leak_starting_mid_window_is_fitted_from_where_it_started() -> None:
+    start = IDX[60]
+    minutes = np.maximum(0, (IDX - start).total_seconds() / 60)
+    noise = np.random.default_rng(4).normal(0, MIB, len(IDX))
+    series = pd.Series(300 * MIB + 3 * MIB * minutes + noise, index=IDX)
+    for fit in (time_to_exhaustion(series, LIMIT), time_to_exhaustion(series, LIMIT, since=start)):
+        assert fit.slope_per_hour == pytest.approx(180 * MIB, rel=0.05)
+        # 300 MiB + 3 MiB/min from 11:00 reaches 512 MiB at about 12:10:40
+        assert abs(fit.predicted_at - pd.Timestamp("2026-03-01T12:10:40Z")) < pd.Timedelta("3min")  # type: ignore[operator]
