@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("run_dir")
     verify.add_argument("--hmac-key-env", default="IRLIB_HMAC_KEY",
                         help="environment variable holding the HMAC key (default IRLIB_HMAC_KEY)")
+    verify.add_argument("--expect", default="", help="the manifest hash recorded elsewhere (e.g. in the ticket)")
     sub.add_parser("lab", help="the incident lab on loopback (see docs/lab.md)", add_help=False)
     sub.add_parser("webhook", help="Alertmanager webhook receiver that declares incidents", add_help=False)
     return parser
@@ -97,15 +98,12 @@ def _run(params: Path, *, steps: str, replay: str, jobs: int, reports: str, time
 
 
 def _verify(args: argparse.Namespace) -> int:
-    import os
-
-    from .manifest import verify_run
+    from .manifest import hmac_key_from_env, verify_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise ParameterError(f"{run_dir} is not a directory", key="run_dir")
-    key = os.environ.get(args.hmac_key_env)
-    result = verify_run(run_dir, hmac_key=key.encode() if key else None)
+    result = verify_run(run_dir, hmac_key=hmac_key_from_env(args.hmac_key_env), expected_hash=args.expect or None)
     for line in result.describe():
         print(line)
     return 0 if result.ok else 1
