@@ -158,6 +158,8 @@ def derive_rule(signal: RuleSignal, onset: pd.Timestamp, *, step: str = "1m", se
     if len(clean) < 4:
         return None, clean, f"{signal.name}: fewer than 4 points"
     grid = _grid(signal.series, pd.Timedelta(step))
+    if len(grid) < 4:
+        return None, grid, f"{signal.name}: the series spans fewer than 4 steps of {step}"
     base, seg = _levels(grid, onset)
     if len(base) < 3 or len(seg) == 0:
         return None, grid, f"{signal.name}: not enough points before ({len(base)}) or after ({len(seg)}) the onset"

@@ -88,3 +88,9 @@ def test_long_series_are_sampled_down() -> None:
     case = yaml.safe_load(out.test_yaml)["tests"][0]
     assert case["interval"] == "1m3s"  # 12.5 h / 720 samples
     assert "1x" in case["input_series"][0]["values"]  # runs are written in promtool's expanding notation
+
+
+def test_series_shorter_than_four_steps_is_skipped() -> None:
+    short = pd.Series([1.0, 1.0, 5.0, 5.0], index=IDX[:4])  # 90 s: fewer than 4 one-minute steps
+    out = generate_alert_rules([RuleSignal("x", "m", short)], IDX[2], incident_id="i", service="s")
+    assert out.rules == [] and "fewer than 4 steps" in out.skipped[0]
