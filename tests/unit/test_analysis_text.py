@@ -1,0 +1,24 @@
+"""Markdown escaping and formatting helpers."""
+from __future__ import annotations
+
+import pytest
+
+from irlib.analysis.text import fmt_duration, md_escape, md_table
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(None, "unknown"), (float("nan"), "unknown"), (12, "12 s"),
+                                               (240, "4 min"), (270, "4 min 30 s"), (3900, "1 h 05 min"),
+                                               (-90, "-1 min 30 s")])
+def test_fmt_duration(seconds: float | None, text: str) -> None:
+    assert fmt_duration(seconds) == text
+
+
+def test_md_escape_entities_and_syntax() -> None:
+    assert md_escape('a & b "c"') == "a &amp; b &quot;c&quot;"
+    assert md_escape("![img](x) `code` ~~s~~ _e_") == "\\!\\[img\\]\\(x\\) \\`code\\` \\~\\~s\\~\\~ \\_e\\_"
+    assert md_escape(42) == "42"
+
+
+def test_md_table_escapes_cells_and_keeps_rows() -> None:
+    table = md_table([["a|b", "<x>"], ["line\nbreak", None]], ["one", "two"])
+    assert table.splitlines() == ["| one | two |", "|---|---|", "| a\\|b | &lt;x&gt; |", "| line break |  |"]
