@@ -35,21 +35,25 @@ SQLSTATE_PHRASES: dict[str, str] = {
 }
 KINDS: tuple[tuple[str, str], ...] = (("exception", EXCEPTION_PATTERN), ("http", HTTP_PATTERN),
                                       ("errno", ERRNO_PATTERN), ("sqlstate", SQLSTATE_PATTERN))
+ANY_PATTERN = "|".join([p for _, p in KINDS] + [re.escape(p) for p in (*ERRNO_PHRASES, *SQLSTATE_PHRASES)]
+                       ).replace("?P<c>", "")
 
 
 def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
     """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind."""
     out: list[tuple[str, pa.Array, pa.Array]] = []
+    candidates = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(messages, pattern=ANY_PATTERN), False))
+    subset = pc.take(messages, candidates)  # one pass over everything; the rest runs on the few candidates
     for kind, pattern in KINDS:
-        classes = _first_match(messages, pattern)
+        classes = _first_match(subset, pattern)
         if kind == "errno":
-            classes = _fill_from_phrases(messages, classes, ERRNO_PHRASES)
+            classes = _fill_from_phrases(subset, classes, ERRNO_PHRASES)
         if kind == "sqlstate":
-            classes = _fill_from_phrases(messages, classes, SQLSTATE_PHRASES)
+            classes = _fill_from_phrases(subset, classes, SQLSTATE_PHRASES)
         if kind == "http":
             classes = pc.binary_join_element_wise(pa.scalar("HTTP", classes.type), classes, pa.scalar(" ", classes.type))
         rows = pc.indices_nonzero(pc.is_valid(classes))
-        out.append((kind, rows, pc.take(classes, rows)))
+        out.append((kind, pc.take(candidates, rows), pc.take(classes, rows)))
     return out
 
 

@@ -42,9 +42,8 @@ TEXT_FORMATS: dict[str, str] = {
     "epoch": r"^(?P<ts>" + _EPOCH + r")\s+(?P<rest>.*)$",
 }
 # Applied to the ``rest`` of a generic header: an optional level within the first tokens, then an optional logger.
-LEVEL_IN_REST = (r"^(?:\S+\s+){0,2}?[\[(<]?(?P<level>" + _LEVELS + r")[\])>]?(?:[\s:|\-]+|$)" + _LOGGER
-                 + r"(?P<msg>.*)$")
-LOGGER_IN_REST = r"^" + _LOGGER + r"(?P<msg>.*)$"
+REST_PATTERN = (r"^(?:(?:\S+\s+){0,2}?[\[(<]?(?P<level>" + _LEVELS + r")[\])>]?(?:[\s:|\-]+|$))?" + _LOGGER
+                + r"(?P<msg>.*)$")
 
 JSON_FORMATS = ("json", "bunyan", "pino", "zap", "ecs", "otel", "journald", "docker")
 FORMATS: tuple[str, ...] = tuple(TEXT_FORMATS) + JSON_FORMATS + ("logfmt", "plain")
@@ -117,11 +116,28 @@ def _group(parts: pa.StructArray, name: str, size: int) -> pa.Array:
     return parts.field(name).cast(pa.large_string())
 
 
+def header_prefix(fmt: str) -> str | None:
+    """The format's regex without its trailing message group: the header alone (None for ``access``).
+
+    Capturing a long message costs far more in RE2 than matching the header and stripping it, so
+    :func:`parse_text` captures the header fields and gets the message by deleting the header.
+    """
+    pattern = TEXT_FORMATS[fmt]
+    if pattern.endswith("(?P<msg>.*)$"):
+        return pattern[: -len("(?P<msg>.*)$")]
+    if pattern.endswith("(?P<rest>.*)$"):
+        return pattern[: -len("(?P<rest>.*)$")] + "(?:" + REST_PATTERN[1: -len("(?P<msg>.*)$")] + ")"
+    return None
+
+
 def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     """Bulk header parsing of text lines in format ``fmt`` (a key of :data:`TEXT_FORMATS` or ``plain``)."""
     n = len(lines)
     if fmt == "plain" or n == 0:
         return _plain(lines)
+    prefix = header_prefix(fmt)
+    if prefix is not None:
+        return _parse_by_prefix(lines.cast(pa.large_string()), prefix)
     parts = pc.extract_regex(lines, pattern=TEXT_FORMATS[fmt])
     start = pc.fill_null(pc.is_valid(parts), False)
     ts, level, logger = _group(parts, "ts", n), _group(parts, "level", n), _group(parts, "logger", n)
@@ -135,16 +151,21 @@ def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     return ParsedLines(start=start, ts=ts, level=level, logger=logger, msg=msg)
 
 
+def _parse_by_prefix(lines: pa.Array, prefix: str) -> ParsedLines:
+    n = len(lines)
+    parts = pc.extract_regex(lines, pattern=prefix)
+    start = pc.fill_null(pc.is_valid(parts), False)
+    msg = pc.replace_substring_regex(lines, pattern=prefix, replacement="", max_replacements=1)
+    return ParsedLines(start=start, ts=_group(parts, "ts", n), level=_group(parts, "level", n),
+                       logger=_group(parts, "logger", n), msg=msg)
+
+
 def _split_rest(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    with_level = pc.extract_regex(rest, pattern=LEVEL_IN_REST)
-    without = pc.extract_regex(rest, pattern=LOGGER_IN_REST)
-    has_level = pc.fill_null(pc.is_valid(with_level), False)
+    """(level, logger, message) from the text after a generic header, in one RE2 pass."""
+    parts = pc.extract_regex(rest, pattern=REST_PATTERN)
     n = len(rest)
-    level = pc.if_else(has_level, _group(with_level, "level", n), pa.scalar(None, pa.large_string()))
-    logger = pc.if_else(has_level, _group(with_level, "logger", n), _group(without, "logger", n))
-    msg = pc.if_else(has_level, _group(with_level, "msg", n), _group(without, "msg", n))
-    msg = pc.if_else(pc.is_null(msg), rest, msg)
-    return level, logger, msg
+    msg = _group(parts, "msg", n)
+    return _group(parts, "level", n), _group(parts, "logger", n), pc.if_else(pc.is_null(msg), rest, msg)
 
 
 def _status_level(status: pa.Array) -> pa.Array:
