@@ -20,6 +20,7 @@ MIN_SHIFT_SIGMA = 4.0   # a segment change smaller than this many noise sigmas i
 PENALTY_FACTOR = 3.0    # pen = PENALTY_FACTOR * sigma_noise^2 * log(n) on the normalised series (BIC-like)
 SHARP_Z = 8.0           # the short-change guard: this many noise sigmas away from the baseline median ...
 SHARP_RUN = 2           # ... for at least this many consecutive points
+SHORT_SEGMENT = 3       # a blip of at most this many points must also clear SHARP_Z (routine flaps are not onsets)
 
 
 @dataclass
@@ -114,7 +115,8 @@ def change_points(series: pd.Series) -> list[ChangePoint]:
 
     PELT with the L2 cost, ``min_size=2`` and ``jump=1`` (no coarse grid that misses short changes) on the series
     divided by its robust noise sigma, with the penalty 3·log n (BIC-like, i.e. σ²·log n before normalising).
-    Segments whose means differ by less than 4 noise sigmas are merged.  If PELT finds nothing, a guard looks
+    Segments whose means differ by less than 4 noise sigmas are merged (blips of at most 3 points that return
+    must clear 8 sigmas: routine scrape flaps are not onsets).  If PELT finds nothing, a guard looks
     for a short sharp run (≥ 2 points ≥ 8 sigmas from the median of what came before).
     """
     values = _clean(series)
@@ -138,7 +140,8 @@ def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: flo
         before = float(np.mean(raw[start:cut]))
         after = float(np.mean(raw[cut:bounds[i + 2]]))
         shift = float((after - before) / scale)
-        if abs(shift) >= MIN_SHIFT_SIGMA:
+        short = bounds[i + 2] - cut <= SHORT_SEGMENT and bounds[i + 2] < len(raw)
+        if abs(shift) >= (SHARP_Z if short else MIN_SHIFT_SIGMA):
             out.append(ChangePoint(values.index[cut], before, after, shift, "up" if shift > 0 else "down"))
             start = cut
     return out

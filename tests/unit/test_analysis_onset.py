@@ -13,6 +13,7 @@ from irlib.analysis.onset import (
     change_points, combine_onsets, detect_onset, event_rate, onset_chart, signal_series,
 )
 from irlib.findings import to_jsonable
+from tests.conftest import FIXTURES
 
 IDX = pd.date_range("2026-03-01T10:00:00Z", periods=240, freq="30s")
 TRUE_ONSET = IDX[150]
@@ -138,3 +139,23 @@ def test_noise_free_step_and_poisson_counts() -> None:
     assert detect_onset(pd.Series(counts, index=IDX)) is None
     counts[150:] += np.random.default_rng(13).poisson(8.0, len(IDX) - 150)
     assert detect_onset(pd.Series(counts, index=IDX)).time == IDX[150]  # type: ignore[union-attr]
+
+
+def _real_up(name: str) -> pd.Series:
+    frame = pd.read_csv(FIXTURES / "analysis" / name)
+    return pd.Series(frame["value"].astype(float).to_numpy(), index=pd.to_datetime(frame["timestamp"], unit="s",
+                                                                                   utc=True))
+
+
+def test_real_target_outage_onset_is_the_first_failed_scrape() -> None:
+    series = _real_up("up_thoth_test_core_outage.csv")
+    point = detect_onset(series)
+    assert point is not None and point.direction == "down"
+    assert point.time == series.index[200]  # the first 0 (row 490 of the source chunk)
+
+
+def test_real_short_outage_is_found_and_routine_flaps_are_not_onsets() -> None:
+    short = _real_up("up_prophet_2_short_outage.csv")
+    points = change_points(short)
+    assert [p.direction for p in points] == ["down", "up"] and points[0].time == short.index[47]
+    assert detect_onset(_real_up("up_prophet_1_flapping.csv")) is None
