@@ -70,6 +70,7 @@ class EvidenceStore:
         self.run_dir = Path(run_dir)
         self.dir = self.run_dir / "evidence"
         self.findings_dir = self.run_dir / "findings"
+        self._seen: dict[str, EvidenceRecord] = {}  # metadata file name -> record, read once
 
     def save(self, record: EvidenceRecord, frame: pd.DataFrame) -> EvidenceRecord:
         """Write ``frame`` and its metadata; fills ``file``, ``sha256``, ``rows`` and ``columns`` of the record."""
@@ -79,19 +80,25 @@ class EvidenceStore:
         record.rows = int(len(frame))
         record.columns = [str(c) for c in frame.columns]
         write_json(self.dir / f"{record.id}.json", record.to_dict())
+        self._seen[f"{record.id}.json"] = record
         return record
 
     def records(self) -> list[EvidenceRecord]:
         """Every complete record of the run, sorted by id."""
         if not self.dir.is_dir():
             return []
-        out = []
-        for meta in sorted(self.dir.glob("*.json")):
-            try:
-                out.append(EvidenceRecord(**json.loads(meta.read_text(encoding="utf-8"))))
-            except (ValueError, TypeError) as exc:
-                raise EvidenceError(f"{meta}: not an evidence record ({exc}); run `irlib verify` on the run") from exc
-        return out
+        names = sorted(p.name for p in self.dir.glob("*.json"))
+        for name in names:
+            if name not in self._seen:
+                self._seen[name] = self._read(self.dir / name)
+        return [self._seen[name] for name in names]
+
+    @staticmethod
+    def _read(meta: Path) -> EvidenceRecord:
+        try:
+            return EvidenceRecord(**json.loads(meta.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise EvidenceError(f"{meta}: not an evidence record ({exc}); run `irlib verify` on the run") from exc
 
     def load(self, record: EvidenceRecord, *, check_hash: bool = True) -> pd.DataFrame:
         """The frame of a record, refusing a file whose hash no longer matches the metadata."""

@@ -72,6 +72,7 @@ class Investigation:
                                  ips=bool(incident.redaction.get("ips")))
         self._sources: dict[str, Any] = {}
         self.used: list[EvidenceRecord] = []  # every fetch this notebook made, in order
+        self._memo: dict[str, Any] = {}  # derived values computed once per notebook (see cached)
         self.kubernetes = Recorder(self, "kubernetes")
         self.prometheus = Recorder(self, "prometheus")
         self.sql = Recorder(self, "sql")
@@ -146,6 +147,12 @@ class Investigation:
         frame = self.replay_store.load(record)
         return _Replayed(frame=frame, query=record.query, truncated=record.truncated, notes=list(record.notes),
                          origin=record.id, status=record.status, reason=record.reason)
+
+    def cached(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per investigation: derived frames several questions of a step share."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
 
     # -- findings -------------------------------------------------------------------------------------------------
     def record(self, name: str, value: Any, *, summary: str = "", evidence: list[str] | None = None) -> Any:

@@ -14,6 +14,10 @@ ERROR_LEVELS = ("ERROR", "FATAL", "CRITICAL")
 
 # -- fetches ---------------------------------------------------------------------------------------------------
 def pods(inv: Investigation) -> pd.DataFrame:
+    return inv.cached("pods", lambda: _pods(inv))
+
+
+def _pods(inv: Investigation) -> pd.DataFrame:
     return inv.kubernetes.pods(namespace=inv.incident.namespace, selector=inv.incident.selector)
 
 
@@ -23,12 +27,20 @@ def events(inv: Investigation) -> pd.DataFrame:
 
 
 def pod_logs(inv: Investigation) -> pd.DataFrame:
+    return inv.cached("pod_logs", lambda: _pod_logs(inv))
+
+
+def _pod_logs(inv: Investigation) -> pd.DataFrame:
     w = inv.incident.window
     return inv.kubernetes.pod_logs(namespace=inv.incident.namespace, selector=inv.incident.selector,
                                    start=w.start, end=w.end)
 
 
 def rollouts(inv: Investigation) -> pd.DataFrame:
+    return inv.cached("rollouts", lambda: _rollouts(inv))
+
+
+def _rollouts(inv: Investigation) -> pd.DataFrame:
     return inv.kubernetes.rollout_history(namespace=inv.incident.namespace, selector=inv.incident.selector)
 
 
@@ -38,7 +50,7 @@ def pod_usage(inv: Investigation) -> pd.DataFrame:
 
 def signal(inv: Investigation, name: str) -> pd.DataFrame:
     w = inv.incident.window
-    return inv.prometheus.signal(name=name, start=w.start, end=w.end)
+    return inv.cached(f"signal:{name}", lambda: inv.prometheus.signal(name=name, start=w.start, end=w.end))
 
 
 def alerts(inv: Investigation) -> pd.DataFrame:

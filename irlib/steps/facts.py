@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..frames import conform
 from ..investigation import Investigation
 from . import common
 
@@ -26,6 +27,10 @@ def onset_signals(inv: Investigation) -> dict[str, pd.Series]:
 
 def onset(inv: Investigation) -> dict[str, Any]:
     """The onset finding: {time, confidence, signals, per_signal, explanation}."""
+    return inv.cached("onset", lambda: _onset(inv))
+
+
+def _onset(inv: Investigation) -> dict[str, Any]:
     found = inv.finding("onset")
     if found is not None:
         return found
@@ -47,6 +52,10 @@ def onset_time(inv: Investigation) -> pd.Timestamp | None:
 
 def changes(inv: Investigation) -> pd.DataFrame:
     """Every change the sources know of: rollouts, config commits, alerts, scaling and node events."""
+    return inv.cached("changes", lambda: _changes(inv))
+
+
+def _changes(inv: Investigation) -> pd.DataFrame:
     from ..analysis import suspects as sx
 
     service = inv.incident.service["name"]
@@ -56,11 +65,15 @@ def changes(inv: Investigation) -> pd.DataFrame:
               sx.changes_from_events(common.events(inv), service)]
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return sx.conform(None, sx.CHANGES_SCHEMA)
+        return conform(None, sx.CHANGES_SCHEMA)
     return pd.concat(frames, ignore_index=True).sort_values("time").reset_index(drop=True)
 
 
 def suspects(inv: Investigation) -> pd.DataFrame:
+    return inv.cached("suspects", lambda: _suspects(inv))
+
+
+def _suspects(inv: Investigation) -> pd.DataFrame:
     from ..analysis.suspects import rank_suspects
 
     return rank_suspects(changes(inv), onset_time(inv), pd.Timedelta(minutes=common.lookback_min(inv)),
@@ -69,6 +82,10 @@ def suspects(inv: Investigation) -> pd.DataFrame:
 
 def log_records(inv: Investigation) -> pd.DataFrame:
     """Log records from the configured log files and from the containers' logs, multi-line records joined."""
+    return inv.cached("log_records", lambda: _log_records(inv))
+
+
+def _log_records(inv: Investigation) -> pd.DataFrame:
     from ..logs.analysis import records_from_lines
 
     frames = []
