@@ -269,7 +269,8 @@ def open_investigation(params: str = "", run_dir: str = "", replay: str = "", st
         target = Path(run_dir)
     else:
         from .runner import new_run_dir
-        target = new_run_dir(root / "reports", incident.id, clock, suffix="interactive")
+        reports = Path(os.environ.get("IRLIB_REPORTS") or root / "reports")
+        target = new_run_dir(reports, incident.id, clock, suffix="interactive")
     target.mkdir(parents=True, exist_ok=True)
     return Investigation(incident, target, step=step, replay=resolve_replay(replay, incident), now=clock)
 

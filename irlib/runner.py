@@ -21,7 +21,7 @@ from .execute import StepOutcome, StepTask, run_step
 from .fsutil import write_json, write_text
 from .incident import Incident, load_incident
 from .investigation import resolve_replay
-from .steps_catalog import Step, select_steps
+from .steps_catalog import EVIDENCE_STEPS, Step, select_steps
 from .timeutil import utc_now
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -87,6 +87,10 @@ def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: 
     state = _initial_state(incident, selected, clock, bundle)
     _save_state(run_dir, state)
     write_text(run_dir / "parameters.yaml", Path(params).read_text(encoding="utf-8"))
+    if bundle is None and any(s.number in EVIDENCE_STEPS for s in selected):
+        say("[snapshot] fetching the evidence that expires first (events, previous logs, pod statuses)")
+        state["snapshot"] = snapshot_expiring(incident, run_dir, clock)
+        _save_state(run_dir, state)
     tasks = {s.number: _task(s, incident, run_dir, bundle, clock, timeout_s) for s in selected}
     outcomes = _execute(selected, tasks, max(1, jobs), say)
     from .report import write_step_outputs, build_report
@@ -102,6 +106,17 @@ def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: 
     index, manifest_hash = build_report(run_dir)
     say(f"report: {index}")
     return RunResult(run_dir, index, [(s.number, outcomes[s.number].status) for s in selected], manifest_hash)
+
+
+def snapshot_expiring(incident: Incident, run_dir: Path, clock: pd.Timestamp) -> dict[str, str]:
+    """Before any notebook starts, fetch what expires (events, previous container logs, pod statuses) with the
+    exact calls the notebooks make, so they reuse this evidence.  Returns each fetch's status."""
+    from .investigation import Investigation
+    from .steps import common
+
+    inv = Investigation(incident, run_dir, step="00", now=clock)
+    common.events(inv), common.pods(inv), common.pod_logs(inv)
+    return {f"{r.source}.{r.method}": r.status + (f": {r.reason}" if r.reason else "") for r in inv.used}
 
 
 def _initial_state(incident: Incident, steps: list[Step], clock: pd.Timestamp, bundle: Path | None) -> dict:
