@@ -20,9 +20,9 @@ from ..frames import conform
 from ..redact import Redactor
 
 AUTH_FAILURE = re.compile(
-    r"(?i)(?:authentication fail|auth(?:entication)? error|failed password|invalid (?:password|credentials|token|"
-    r"api key|user)|login failed|failed login|unauthori[sz]ed|access denied|permission denied|forbidden|"
-    r"token (?:expired|invalid)|bad credentials|401|403)")
+    r"(?i)(?:authentication fail|auth fail|auth(?:entication)? error|failed password|failed none for|"
+    r"invalid (?:password|credentials|token|api key|user)|user unknown|login failed|failed login|unauthori[sz]ed|"
+    r"access denied|permission denied|forbidden|token (?:expired|invalid)|bad credentials|\b(?:401|403)\b)")
 PLACEHOLDER = re.compile(r"\[REDACTED:([a-z_0-9]+):([0-9a-f]{8})\]")
 CLIENTS_SCHEMA: dict[str, str] = {
     "client": "string", "before_count": "Int64", "after_count": "Int64", "after_share": "float64",

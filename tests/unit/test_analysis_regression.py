@@ -6,9 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from irlib.analysis.regression import RegressionSignature, generate_regression_tests, template_regex
+from tests.conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,3 +85,13 @@ def test_nothing_to_test_is_refused() -> None:
         generate_regression_tests(signature(failing_lines=["unrelated"]))
     with pytest.raises(ValueError, match="needs a threshold"):
         generate_regression_tests(signature(threshold=None))
+
+
+def test_template_regex_matches_real_lines_of_their_ground_truth_template() -> None:
+    lines = pd.read_csv(FIXTURES / "analysis" / "openssh_2k_sample.csv")
+    for template, group in lines.groupby("EventTemplate"):
+        pattern = re.compile(template_regex(str(template)))
+        assert all(pattern.search(line) for line in group["Content"]), template
+    accepted = lines[lines["EventId"] == "E1"]["Content"]
+    failed = re.compile(template_regex("Failed password for <*> from <*> port <*> ssh2"))
+    assert len(accepted) and not any(failed.search(line) for line in accepted)

@@ -1,4 +1,4 @@
-"""Security signals on small synthetic access logs and log records."""
+"""Security signals on small synthetic access logs and on real sshd log lines (tests/fixtures/analysis)."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,10 @@ from dataclasses import asdict
 import pandas as pd
 
 from irlib.analysis.security import (
-    CLIENTS_SCHEMA, CREDENTIALS_SCHEMA, auth_failures, credential_exposure, security_verdict, status_surge,
+    AUTH_FAILURE, CLIENTS_SCHEMA, CREDENTIALS_SCHEMA, auth_failures, credential_exposure, security_verdict, status_surge,
     unusual_clients,
 )
+from tests.conftest import FIXTURES
 
 ONSET = pd.Timestamp("2026-03-01T11:00:00Z")
 
@@ -82,3 +83,30 @@ def test_user_agent_column_and_empty_inputs() -> None:
     assert agents.iloc[0]["client"] == "hydra"
     assert unusual_clients(pd.DataFrame(), ONSET).empty
     assert not status_surge(pd.DataFrame(), ONSET).surge
+
+
+def _openssh() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "analysis" / "openssh_2k_sample.csv")
+
+
+# Ground-truth templates of the real sshd sample that are / are not authentication failures.
+SSH_FAILURES = {"E4", "E6", "E8", "E9", "E10", "E12", "E13", "E14", "E15", "E16", "E17", "E19", "E20", "E21"}
+SSH_OTHER = {"E1", "E2", "E3", "E11", "E18", "E22", "E23", "E24", "E25", "E26", "E27"}
+
+
+def test_auth_failure_pattern_on_real_sshd_lines() -> None:
+    lines = _openssh()
+    hit = lines["Content"].str.contains(AUTH_FAILURE)
+    assert hit[lines["EventId"].isin(SSH_FAILURES)].all()
+    assert not hit[lines["EventId"].isin(SSH_OTHER)].any()
+
+
+def test_real_sshd_failures_after_a_quiet_period_are_a_surge() -> None:
+    lines = _openssh()
+    times = pd.to_datetime("2026 " + lines["Date"] + " " + lines["Day"].astype(str) + " " + lines["Time"],
+                           format="%Y %b %d %H:%M:%S", utc=True)
+    records = pd.DataFrame({"time": times, "message": lines["Content"]})
+    onset = times.iloc[len(times) // 2]
+    quiet_before = records[(records["time"] >= onset) | ~records["message"].str.contains(AUTH_FAILURE)]
+    surge = auth_failures(quiet_before, onset)
+    assert surge.surge and surge.before_count == 0 and surge.after_count > 50
