@@ -115,7 +115,9 @@ def standin(text: WorldText, **kwargs: Any) -> StandIn:
     """A stand-in (not started) serving the Deployment, ReplicaSet, two pods, events and their container logs."""
     objects = [deployment(text), replicaset(text), pod(POD_NAMES[0], text, ready=True),
                pod(POD_NAMES[1], text, ready=False)]
-    objects += [event(i, m, WINDOW_START + pd.Timedelta(minutes=6 + i), POD_NAMES[1])
+    # one involved object per message: the report groups events by (reason, object) and shows the last message
+    objects += [event(i, m, WINDOW_START + pd.Timedelta(minutes=6, seconds=10 * i),
+                      POD_NAMES[1] if i == 0 else f"{APP}-worker-{i}")
                 for i, m in enumerate(text.event_messages)]
     logs = {(NAMESPACE, name, APP, False): stamp_lines(log_lines(text), WINDOW_START + pd.Timedelta(minutes=4),
                                                         every_s=20.0) for name in POD_NAMES}
