@@ -56,6 +56,8 @@ def main(argv: list[str]) -> int:
             say(f"{name:12s} {url}")
         say(f"parameters  {lab.params_path}  (export {config.DSN_ENV}=... is set inside the lab process)")
         if args.command in (None, "up"):
+            say(f"to use the parameters from another shell: export {config.DSN_ENV}='{lab.pg.dsn(config.APP)}'"
+                if lab.pg else "")
             return _wait_forever(lab)
         number = 1 if args.command == "record-demo" else args.number
         run = run_scenario(lab, number, baseline_s=args.baseline, timeout_s=args.timeout, say=say)
