@@ -31,7 +31,7 @@ from ..promql import escape_label_value, format_duration, pack_queries, parse_du
 from ..timeutil import as_utc
 from .base import Fetched, fetcher
 from .prometheus_frames import (
-    MAX_POINTS_PER_SERIES, SERIES_SCHEMA, SIGNAL_SCHEMA, Matrix, expand_labels, labels_json, matrix_frame,
+    SERIES_SCHEMA, SIGNAL_SCHEMA, Matrix, expand_labels, labels_json, matrix_frame,
     parse_matrix, parse_matrix_body, parse_matrix_result, pivot_wide, plan_chunks, stitch, to_ms,
 )
 from .prometheus_http import SOURCE, PrometheusHttp

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
-
-import pandas as pd
 
 from ..display import Answer
 from ..fsutil import write_text
 from ..investigation import Investigation
 from . import common, facts
+from .checks import all_passed, run_tools
 
 # (signal, how the pods' series are folded, recording-rule name, direction)
 RULE_SIGNALS = (("error_ratio", "max", "service:error_ratio:rate5m", "up"),
@@ -81,17 +78,10 @@ def validate(inv: Investigation) -> Answer:
         return ans.lack("promtool is not installed here (Debian package prometheus): rules not validated")
     if not rules.is_file():
         return ans.lack("no rules were generated")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="irlib-promtool-") as tmp:
-        shutil.copy(rules, Path(tmp) / rules.name)
-        shutil.copy(tests, Path(tmp) / tests.name)
-        for what, args in (("check rules", ["check", "rules", rules.name]),
-                           ("test rules", ["test", "rules", tests.name])):
-            done = subprocess.run([promtool, *args], cwd=tmp, capture_output=True, text=True, timeout=120)
-            rows.append({"command": f"promtool {what}", "exit status": done.returncode,
-                         "output": (done.stdout + done.stderr).strip()[-1500:]})
-    passed = all(r["exit status"] == 0 for r in rows)
+    table = run_tools([rules, tests], [("promtool check rules", [promtool, "check", "rules", rules.name]),
+                                       ("promtool test rules", [promtool, "test", "rules", tests.name])])
+    passed = all_passed(table)
     ans.say("promtool accepts the rules and every unit test passes." if passed else
             "promtool rejected the rules or a test failed: see the output below.")
     inv.record("alert_rules_valid", passed)
-    return ans.table("promtool", pd.DataFrame(rows))
+    return ans.table("promtool", table)

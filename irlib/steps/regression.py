@@ -1,17 +1,13 @@
 """Step 11: the incident's signature as a runnable pytest file, validated, plus the resilience checks to add."""
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
-
-import pandas as pd
 
 from ..display import Answer
 from ..fsutil import write_text
 from ..investigation import Investigation
 from . import common, facts
+from .checks import all_passed, run_tools
 
 TEST_FILE = "artifacts/test_incident_regression.py"
 
@@ -82,20 +78,13 @@ def validate(inv: Investigation) -> Answer:
     path = inv.run_dir / TEST_FILE
     if not path.is_file():
         return ans.lack("no test file was generated")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="irlib-regression-") as tmp:
-        copy = Path(tmp) / path.name
-        copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-        for what, args in (("compile", ["-m", "py_compile", str(copy)]),
-                           ("pytest", ["-m", "pytest", "-q", "-p", "no:cacheprovider", str(copy)])):
-            done = subprocess.run([sys.executable, *args], cwd=tmp, capture_output=True, text=True, timeout=120)
-            rows.append({"check": what, "exit status": done.returncode,
-                         "output": (done.stdout + done.stderr).strip()[-1200:]})
-    passed = all(r["exit status"] == 0 for r in rows)
+    table = run_tools([path], [("compile", [sys.executable, "-m", "py_compile", path.name]),
+                               ("pytest", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path.name])])
+    passed = all_passed(table)
     ans.say("The file compiles and its tests pass on the incident's own data." if passed else
             "The generated file failed: see the output.")
     inv.record("regression_tests_valid", passed)
-    return ans.table("Checks", pd.DataFrame(rows))
+    return ans.table("Checks", table)
 
 
 def resilience(inv: Investigation) -> Answer:

@@ -345,11 +345,11 @@ def test_standin_answers_like_the_api_for_log_mistakes(standin: StandIn, tmp_pat
 
 
 def test_in_cluster_outside_a_cluster_is_unavailable_with_advice(tmp_path: Path) -> None:
-    incident = parse_incident(f"""
-incident: {{id: INC-K8S, title: t, declared_at: "2024-04-27T10:00:00Z"}}
-window: {{start: "2024-04-27T09:00:00Z", end: "2024-04-27T10:00:00Z"}}
-service: {{name: s}}
-sources: {{kubernetes: {{in_cluster: true}}}}
+    incident = parse_incident("""
+incident: {id: INC-K8S, title: t, declared_at: "2024-04-27T10:00:00Z"}
+window: {start: "2024-04-27T09:00:00Z", end: "2024-04-27T10:00:00Z"}
+service: {name: s}
+sources: {kubernetes: {in_cluster: true}}
 """, path=tmp_path / "i.yaml", now=pd.Timestamp("2024-04-27T10:00:00Z"))
     with pytest.raises(SourceUnavailable, match="cannot load the in-cluster service account"):
         KubernetesSource(incident)
