@@ -183,7 +183,7 @@ def _read_json(path: Any) -> dict[str, Any]:
         return {}
 
 
-def run_scenario(lab: Lab, number: int, *, baseline_s: float = 130.0, timeout_s: float = 600.0,
+def run_scenario(lab: Lab, number: int, *, baseline_s: float = 150.0, timeout_s: float = 600.0,
                  say: Callable[[str], None] = lambda _: None) -> ScenarioRun:
     """On a started lab: let baseline traffic run, inject scenario ``number``, wait for the alert, the declared
     incident and its evidence run; return what happened."""
