@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -101,6 +102,7 @@ def record_demo(run: ScenarioRun, bundle: Path = DEMO_BUNDLE, params_out: Path =
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
+    write_text(bundle / "ground_truth.json", json.dumps(run.truth.to_dict(), indent=2, sort_keys=True) + "\n")
     declared: dict[str, Any] = yaml.safe_load((Path(run.incident_dir) / "params.yaml").read_text(encoding="utf-8"))
     params = {
         "incident": {**declared["incident"], "id": "demo-orders-oom",
