@@ -27,7 +27,10 @@ test: $(STAMP) sysdeps
 	CI=$${CI:-} $(BIN)/python -m pytest -q tests
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q tests -m "not slow and not server"
+	$(BIN)/python -m pytest -q tests --ignore=tests/e2e -m "not slow"
+
+test-e2e: $(STAMP) sysdeps
+	CI=$${CI:-} $(BIN)/python -m pytest -q tests/e2e
 
 lab: $(STAMP) sysdeps
 	$(BIN)/irlib lab
