@@ -148,7 +148,8 @@ def _red(app: list[str], labels: Mapping[str, str]) -> dict[str, str]:
     errors = _join([*app, matcher(labels["code"], "=~", "5..")])
     total = f"sum(rate(http_requests_total{{{req}}}[{_RATE}]))"
     out = {"request_rate": total,
-           "error_ratio": f"sum(rate(http_requests_total{{{errors}}}[{_RATE}])) / {total}"}
+           # no 5xx at all is a ratio of 0, not a missing series: the baseline needs points for change detection
+           "error_ratio": f"(sum(rate(http_requests_total{{{errors}}}[{_RATE}])) or vector(0)) / {total}"}
     for q in (50, 95, 99):
         out[f"latency_p{q}"] = (f"histogram_quantile({q / 100}, sum by (le) "
                                 f"(rate(http_request_duration_seconds_bucket{{{req}}}[{_RATE}])))")

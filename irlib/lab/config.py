@@ -55,7 +55,8 @@ def lab_params(prometheus_url: str, kubeconfig: Path, git_repo: Path) -> dict[st
     total = f"sum(rate(http_requests_total{{{sel}}}[{RATE}]))"
     queries = {
         "request_rate": total,
-        "error_ratio": f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{RATE}])) / {total}',
+        # "or vector(0)": no 5xx at all is a ratio of 0, not a missing series (the baseline must have points)
+        "error_ratio": f'(sum(rate(http_requests_total{{{sel},code=~"5.."}}[{RATE}])) or vector(0)) / {total}',
         **{f"latency_p{q}": (f"histogram_quantile({q / 100}, sum by (le) (rate("
                              f"http_request_duration_seconds_bucket{{{sel}}}[{RATE}])))") for q in (50, 95, 99)},
     }

@@ -69,7 +69,8 @@ def test_pack_queries_cover_both_packs_and_escape_the_service() -> None:
         assert name in queries
     assert 'namespace="sh\\\\op"' in queries["request_rate"]
     assert 'pod=~"(?:check\\"out)-.+"' in queries["request_rate"]
-    assert queries["error_ratio"].startswith('sum(rate(http_requests_total{namespace="sh\\\\op"')
+    assert queries["error_ratio"].startswith('(sum(rate(http_requests_total{namespace="sh\\\\op"')
+    assert queries["error_ratio"].count("or vector(0)") == 1
     assert 'code=~"5.."' in queries["error_ratio"]
     assert "histogram_quantile(0.99," in queries["latency_p99"]
     assert 'resource="memory"' in queries["memory_limit"] and 'reason="OOMKilled"' in queries["oom_kills"]
