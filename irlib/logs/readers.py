@@ -70,16 +70,27 @@ def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int
         raise LogReadError(f"unknown encoding {enc!r}; use a Python codec name such as utf-8, cp1252 or gbk") from exc
     body = data[bom:] if bom else data
     try:
-        text = body.decode(enc)
-        lines = _split_fast(body) if enc == "utf-8" else None
+        lines = _split_fast(body) if enc == "utf-8" and _valid_utf8(body) else None
         if lines is None:
-            lines = _split_text(text)
+            lines = _split_text(body.decode(enc))
         flags = pc.is_null(lines)
     except UnicodeDecodeError:
         lines, flags = _decode_line_by_line(body, enc)
     lines = _clean(lines, body if enc in ("utf-8", "ascii") or enc.startswith("utf-8") else None)
     numbers = pa.array(range(first_line_no, first_line_no + len(lines)), pa.int64())
     return Lines(line_no=numbers, text=lines, decode_error=flags)
+
+
+def _valid_utf8(body: bytes) -> bool:
+    """Whether ``body`` is valid UTF-8, checked in 4 MB slices so no full-size copy is kept."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 4 << 20
+    try:
+        for i in range(0, len(body), step):
+            decoder.decode(body[i:i + step], final=i + step >= len(body))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _split_fast(body: bytes) -> pa.Array | None:
