@@ -31,7 +31,7 @@ from irlib.logs.stream import analyse_file
 t0 = time.perf_counter()
 s = analyse_file(sys.argv[1], reference=pd.Timestamp("2020-01-01T00:00:00Z"))
 took = time.perf_counter() - t0
-print(json.dumps({"records": s.records, "lines": s.lines, "templates": len(s.template_tallies),
+print(json.dumps({"records": s.records, "lines": s.lines, "templates": len(s.template_tallies()),
                   "error_classes": len(s.error_tallies), "unparsed_times": s.unparsed_times, "format": s.format,
                   "seconds": round(took, 2), "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 """

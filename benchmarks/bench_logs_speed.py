@@ -58,9 +58,9 @@ def time_irlib(inputs: list[tuple[str, Path, int]]) -> tuple[float, dict[str, ob
         took = time.perf_counter() - t0
         total += took
         detail[name] = {"seconds": round(took, 3), "records": summary.records, "format": summary.format,
-                        "templates": len(summary.template_tallies), "error_classes": len(summary.error_tallies),
+                        "templates": len(summary.template_tallies()), "error_classes": len(summary.error_tallies),
                         "unparsed_times": summary.unparsed_times}
-        print(f"irlib {name:10s} {took:.3f}s {summary.records} records, {len(summary.template_tallies)} templates, "
+        print(f"irlib {name:10s} {took:.3f}s {summary.records} records, {len(summary.template_tallies())} templates, "
               f"format {summary.format}", file=sys.stderr)
     return total, detail
 

@@ -85,13 +85,12 @@ def detect_format(sample: list[str]) -> str:
         return "docker" if _docker_share(lines) >= 0.5 else "json"
     if sum(1 for s in lines if _LOGFMT_HINT.search(s)) / len(lines) >= 0.5:
         return "logfmt"
-    best, best_hits = "plain", 0
-    for name, pattern in TEXT_FORMATS.items():
-        compiled = re.compile(pattern)
-        hits = sum(1 for s in lines if compiled.match(s))
-        if hits > best_hits:
-            best, best_hits = name, hits
-    return best if best_hits >= max(1, len(lines) // 10) else "plain"
+    hits = {name: sum(1 for s in lines if re.match(pattern, s)) for name, pattern in TEXT_FORMATS.items()}
+    most = max(hits.values())
+    if most < max(1, len(lines) // 10):
+        return "plain"
+    # the first (most specific) format that reads nearly as many lines as the best one
+    return next(name for name, n in hits.items() if n >= 0.9 * most)
 
 
 def _docker_share(lines: list[str]) -> float:

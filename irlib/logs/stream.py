@@ -3,12 +3,14 @@
 :func:`analyse_file` reads a file (plain or gzip) in chunks that end at a newline, turns each chunk into records
 (the last record of a chunk is held back and re-read with the next chunk, so multi-line records are never cut),
 and adds each chunk's templates and error classes to running totals.  Memory is bounded by the chunk size, not the
-file size.  Templates are mined per chunk and merged by (level, template text).
+file size.  Each chunk's messages are masked into shapes whose counts add up across chunks; the shapes are clustered
+once at the end, so the templates are the ones mining the whole file at once would give.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,9 +21,9 @@ from ..frames import conform, empty_frame
 from .errors import classify_errors
 from .readers import decode_lines, iter_byte_chunks
 from .records import ParseOptions, records_table
-from .templates import mine, template_id
+from .templates import cluster_keys, shape_keys, template_id, template_text
 
-STREAM_CHUNK_BYTES = 16 * 1024 * 1024
+STREAM_CHUNK_BYTES = 12 * 1024 * 1024
 SUMMARY_TEMPLATES_SCHEMA = {"template_id": "string", "level": "string", "template": "string", "count": "Int64",
                             "first_seen": "datetime64[ns, UTC]", "last_seen": "datetime64[ns, UTC]",
                             "example": "string"}
@@ -55,15 +57,25 @@ class LogSummary:
     unparsed_times: int = 0
     format: str = ""
     levels: dict[str, int] = field(default_factory=dict)
-    template_tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
+    shape_tallies: dict[str, _Tally] = field(default_factory=dict)
     error_tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
 
     def templates(self) -> pd.DataFrame:
         """``SUMMARY_TEMPLATES_SCHEMA`` (the columns of ``analysis.templates``), most frequent first."""
         rows = [{"template_id": template_id(level, text), "level": level, "template": text, "count": t.count,
                  "first_seen": _ts(t.first), "last_seen": _ts(t.last), "example": t.example}
-                for (level, text), t in self.template_tallies.items()]
+                for (level, text), t in self.template_tallies().items()]
         return _ranked(rows, SUMMARY_TEMPLATES_SCHEMA)
+
+    def template_tallies(self) -> dict[tuple[str, str], _Tally]:
+        """Shapes seen in every chunk clustered together once: the same templates as mining the whole file."""
+        keys = list(self.shape_tallies)
+        levels, tokens = cluster_keys(keys, [self.shape_tallies[k].count for k in keys])
+        out: dict[tuple[str, str], _Tally] = {}
+        for key, level, toks in zip(keys, levels, tokens):
+            t = self.shape_tallies[key]
+            out.setdefault((level, template_text(toks)), _Tally()).add(t.count, t.first, t.last, t.example)
+        return out
 
     def error_classes(self) -> pd.DataFrame:
         """``SUMMARY_ERRORS_SCHEMA`` (the columns of ``analysis.error_classes``), most frequent first."""
@@ -133,11 +145,12 @@ def _add(summary: LogSummary, table: pa.Table) -> None:
     for item in pc.value_counts(levels).to_pylist():
         summary.levels[item["values"]] = summary.levels.get(item["values"], 0) + item["counts"]
     messages = table.column("message").combine_chunks()
-    first_lines = pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
+    first_lines = messages
+    if pc.any(pc.match_substring(messages, "\n")).as_py():
+        first_lines = pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
     stamps = table.column("timestamp").combine_chunks().cast(pa.int64())
-    mined = mine(first_lines, levels)
-    _tally(summary.template_tallies, mined.row_template,
-           [(lv, tx) for lv, tx in zip(mined.levels, mined.templates)], stamps, messages)
+    shapes = shape_keys(first_lines, levels)
+    _tally(summary.shape_tallies, shapes.indices, shapes.dictionary.to_pylist(), stamps, messages)
     for kind, rows, classes in classify_errors(messages):
         if len(rows):
             keys_arr = pc.dictionary_encode(classes)
@@ -145,7 +158,7 @@ def _add(summary: LogSummary, table: pa.Table) -> None:
             _tally(summary.error_tallies, keys_arr.indices, keys, pc.take(stamps, rows), pc.take(messages, rows))
 
 
-def _tally(store: dict[tuple[str, str], _Tally], index: pa.Array, keys: list[tuple[str, str]], stamps: pa.Array,
+def _tally(store: dict[Any, _Tally], index: pa.Array, keys: list[Any], stamps: pa.Array,
            messages: pa.Array) -> None:
     """Add per-key count, min/max time and first example to ``store`` (``index`` maps rows to ``keys``)."""
     table = pa.table({"k": index.cast(pa.int32()), "t": stamps, "i": pa.array(np.arange(len(index)))})

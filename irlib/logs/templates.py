@@ -204,25 +204,37 @@ class Mined:
     ids: list[str]
 
 
-def mine(messages: pa.Array | pa.ChunkedArray, levels: pa.Array | pa.ChunkedArray,
-         *, similarity: float = 0.5, depth: int = 1) -> Mined:
-    """Assign every (level, message) row to a template; cost is bulk masking plus clustering of distinct shapes."""
+def shape_keys(messages: pa.Array | pa.ChunkedArray, levels: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """Every row's ``level \x1f masked message`` key, dictionary-encoded (the distinct shapes are the dictionary)."""
     masked = mask_messages(pc.fill_null(messages.cast(pa.large_string()), ""))
     level_arr = pc.fill_null(levels.cast(pa.large_string()), "")
     keys = pc.binary_join_element_wise(level_arr, masked, pa.scalar("\x1f", pa.large_string()))
     encoded = pc.dictionary_encode(keys)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else pa.array(
-            [], pa.dictionary(pa.int32(), pa.string()))
+            [], pa.dictionary(pa.int32(), pa.large_string()))
+    return encoded
+
+
+def cluster_keys(keys: Sequence[str], weights: Sequence[int], *, similarity: float = 0.5,
+                 depth: int = 1) -> tuple[list[str], list[list[str]]]:
+    """(level, template tokens) for each shape key made by :func:`shape_keys`, clustered with the given weights."""
+    split = [key.split("\x1f", 1) for key in keys]
+    levels = [s[0] for s in split]
+    shapes = [s[1] if len(s) > 1 else "" for s in split]
+    return levels, cluster_shapes(shapes, levels, weights, similarity=similarity, depth=depth)
+
+
+def mine(messages: pa.Array | pa.ChunkedArray, levels: pa.Array | pa.ChunkedArray,
+         *, similarity: float = 0.5, depth: int = 1) -> Mined:
+    """Assign every (level, message) row to a template; cost is bulk masking plus clustering of distinct shapes."""
+    encoded = shape_keys(messages, levels)
     dictionary = encoded.dictionary.to_pylist()
     counts = pc.value_counts(encoded.indices).to_pylist() if len(encoded) else []
     weights = [0] * len(dictionary)
     for item in counts:
         weights[item["values"]] = item["counts"]
-    split = [key.split("\x1f", 1) for key in dictionary]
-    shape_levels = [s[0] for s in split]
-    shapes = [s[1] if len(s) > 1 else "" for s in split]
-    tokens = cluster_shapes(shapes, shape_levels, weights, similarity=similarity, depth=depth)
+    shape_levels, tokens = cluster_keys(dictionary, weights, similarity=similarity, depth=depth)
     return _number_templates(encoded.indices, shape_levels, tokens)
 
 
