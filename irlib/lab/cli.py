@@ -8,20 +8,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-import yaml
 
 from ..errors import IrlibError
-from ..fsutil import write_text
 from . import config
 from .lab import Lab, LabSettings
+from .demo import record
 from .scenarios import ScenarioRun, run_scenario
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -60,12 +56,14 @@ def main(argv: list[str]) -> int:
             say(f"to use the parameters from another shell: export {config.DSN_ENV}='{lab.pg.dsn(config.APP)}'"
                 if lab.pg else "")
             return _wait_forever(lab)
-        number = 1 if args.command == "record-demo" else args.number
+        if args.command == "record-demo":
+            result = record(lab, DEMO_BUNDLE, DEMO_PARAMS, baseline_s=args.baseline, say=say)
+            say(f"report of the recording run: {result.index_html}")
+            say(f"demo bundle written to {DEMO_BUNDLE} and parameters to {DEMO_PARAMS}")
+            return result.exit_code
+        number = args.number
         run = run_scenario(lab, number, baseline_s=args.baseline, timeout_s=args.timeout, say=say)
         _report(run)
-        if args.command == "record-demo":
-            record_demo(run)
-            say(f"demo bundle written to {DEMO_BUNDLE} and parameters to {DEMO_PARAMS}")
         return 0 if run.status.get("state") == "done" else 1
     except (IrlibError, TimeoutError) as exc:
         say(f"error: {exc}")
@@ -91,28 +89,3 @@ def _report(run: ScenarioRun) -> None:
     say(f"ground truth: {Path(run.incident_dir).parent.parent / 'scenarios' / f'{run.truth.scenario}.json'}")
     if run.status.get("index_html"):
         say(f"report: {run.status['index_html']}")
-
-
-def record_demo(run: ScenarioRun, bundle: Path = DEMO_BUNDLE, params_out: Path = DEMO_PARAMS) -> None:
-    """Copy the run's evidence into the demo bundle and write demo parameters matching it (replayed, no server)."""
-    source = Path(run.run_dir) / "evidence"
-    if not source.is_dir():
-        raise IrlibError(f"the scenario run has no evidence directory ({source}); nothing to record")
-    target = bundle / "evidence"
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target)
-    write_text(bundle / "ground_truth.json", json.dumps(run.truth.to_dict(), indent=2, sort_keys=True) + "\n")
-    declared: dict[str, Any] = yaml.safe_load((Path(run.incident_dir) / "params.yaml").read_text(encoding="utf-8"))
-    params = {
-        "incident": {**declared["incident"], "id": "demo-orders-oom",
-                     "title": "orders: OOMKilled after the v2 release (recorded from the irlib lab)"},
-        "window": declared["window"], "service": declared["service"],
-        # the recorded sources without the lab's temp paths (the kubeconfig and the git repository are gone)
-        "sources": {"replay": "irlib:demo", "prometheus": declared["sources"]["prometheus"],
-                    "kubernetes": {"timeout_s": 10}, "databases": declared["sources"]["databases"]},
-        "thresholds": declared.get("thresholds", {}),
-    }
-    header = ("# The demo incident: a recording of the irlib lab's scenario 1 (unbounded cache release -> OOMKilled),\n"
-              "# replayed from irlib/demo/bundle with no server.  Re-record with `irlib lab record-demo`.\n")
-    write_text(params_out, header + yaml.safe_dump(params, sort_keys=False))

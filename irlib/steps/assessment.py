@@ -209,7 +209,8 @@ def status_update(inv: Investigation) -> Answer:
                                onset=onset, commander=inv.incident.raw.get("incident", {}).get("commander"))
     public = status_page_text(service=inv.incident.service["name"], status="investigating", as_of=inv.incident.declared_at,
                               severity=sev, user_impact="Some requests are failing")
-    inv.record("status_update", {"internal": internal, "public": public})
+    inv.record("status_update", {"internal": internal, "public": public},
+               summary=f"first update drafted ({sev.level}, investigating)")
     ans = Answer("First status update")
     ans.markdown = "#### Internal\n\n" + internal + "\n#### Status page\n\n" + public
     return ans

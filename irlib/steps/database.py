@@ -60,7 +60,8 @@ def blocking(inv: Investigation) -> Answer:
                 + ", ".join(f"pid {r}" for r in roots) + ".")
         ans.figures.append(blocking_tree_chart(tree, title=f"{db}: blocking tree (root blockers on the left)"))
         ans.table(f"{db}: blocking tree", tree)
-    inv.record("db_root_blockers", roots_found)
+    inv.record("db_root_blockers", roots_found, summary="; ".join(f"{db}: root pid(s) {', '.join(map(str, r))}"
+                                                              for db, r in roots_found.items()) or "no blocking")
     return ans
 
 

@@ -21,7 +21,8 @@ def error_classes(inv: Investigation) -> Answer:
     else:
         ans.say(f"{len(table)} error classes; the most frequent is {table.iloc[0]['error_class']} "
                 f"({int(table.iloc[0]['count'])} records).")
-        inv.record("error_classes", table.head(10)[["error_class", "kind", "count"]])
+        inv.record("error_classes", table.head(10)[["error_class", "kind", "count"]],
+                   summary=f"{len(table)} classes; top {table.iloc[0]['error_class']}")
     return ans.table("Error classes", table)
 
 
@@ -67,7 +68,8 @@ def new_since_onset(inv: Investigation) -> Answer:
     new = table[table["is_new"].fillna(False).astype(bool)]
     ans.say(f"Compared before and after the onset {common.fmt_ts(onset)}: {len(new)} templates are new, "
             f"{int((table['rate_ratio'] > 2).sum())} at least doubled their rate.")
-    inv.record("new_templates", table.head(10)[["template", "level", "after_count", "rate_ratio", "is_new"]])
+    inv.record("new_templates", table.head(10)[["template", "level", "after_count", "rate_ratio", "is_new"]],
+               summary=f"{len(new)} new since the onset")
     return ans.table("New or surging templates", table.head(25))
 
 

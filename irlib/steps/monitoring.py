@@ -83,5 +83,5 @@ def validate(inv: Investigation) -> Answer:
     passed = all_passed(table)
     ans.say("promtool accepts the rules and every unit test passes." if passed else
             "promtool rejected the rules or a test failed: see the output below.")
-    inv.record("alert_rules_valid", passed)
+    inv.record("alert_rules_valid", passed, summary="promtool: pass" if passed else "promtool: FAILED")
     return ans.table("promtool", table)

@@ -121,7 +121,8 @@ def durations(inv: Investigation) -> Answer:
     rows = [("time to detect (onset → first alert)", times.ttd_s), ("time to acknowledge (alert → declared)",
             times.tta_s), ("time to mitigate (onset → mitigation)", times.ttm_s),
             ("time to resolve (onset → recovered)", times.ttr_s)]
-    inv.record("response_times", times)
+    inv.record("response_times", times, summary=", ".join(
+        f"{k.upper().removesuffix('_S')} {fmt_duration(v) if v is not None else 'n/a'}" for k, v in times.__dict__.items()))
     return ans.table("Response times", pd.DataFrame(
         [{"measure": k, "duration": fmt_duration(v) if v is not None else "not established from the evidence"}
          for k, v in rows]))

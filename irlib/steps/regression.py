@@ -83,7 +83,7 @@ def validate(inv: Investigation) -> Answer:
     passed = all_passed(table)
     ans.say("The file compiles and its tests pass on the incident's own data." if passed else
             "The generated file failed: see the output.")
-    inv.record("regression_tests_valid", passed)
+    inv.record("regression_tests_valid", passed, summary="compiles and passes" if passed else "FAILED")
     return ans.table("Checks", table)
 
 

@@ -48,7 +48,7 @@ def auth_failures(inv: Investigation) -> Answer:
     denied = status_surge(requests_from_records(facts.log_records(inv)), onset)
     for surge in (auth, denied):
         ans.say(surge.detail)
-    inv.record("auth_surges", {"auth": auth, "denied": denied})
+    inv.record("auth_surges", {"auth": auth, "denied": denied}, summary=f"{auth.detail}; {denied.detail}")
     return ans
 
 
@@ -78,7 +78,7 @@ def credential_exposure(inv: Investigation) -> Answer:
     else:
         ans.say(f"{int(table['count'].sum())} credential occurrence(s) of {len(table)} kind(s) found in the logs. "
                 "They were replaced by placeholders before anything was written; rotate them.")
-    inv.record("credential_exposure", table)
+    inv.record("credential_exposure", table, summary=f"{int(table['count'].sum()) if len(table) else 0} credential(s) in logs")
     return ans.table("Credentials by kind (placeholders only)", table)
 
 

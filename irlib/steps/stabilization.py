@@ -93,7 +93,7 @@ def consistency(inv: Investigation) -> Answer:
     failed = [r["check"] for r in rows if r["passed"] is False]
     ans.say(f"{len(rows) - len(failed)} of {len(rows)} checks pass" + (f"; failing: {', '.join(failed)}" if failed
                                                                        else "") + ".")
-    inv.record("consistency", rows)
+    inv.record("consistency", rows, summary=f"{len(rows) - len(failed)} of {len(rows)} checks pass")
     return ans.table("Checks", pd.DataFrame(rows))
 
 
