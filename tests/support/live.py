@@ -47,6 +47,8 @@ class WorldText:
     annotations: Mapping[str, str] = field(default_factory=dict)
     event_messages: Sequence[str] = ("Back-off restarting failed container",)
     change_cause: str = "kubectl set image deployment/orders orders=registry.local/orders:1.4.2"
+    #: more ready pods of the app, one per label set (labels whose keys would collide on one pod)
+    extra_pod_labels: Sequence[Mapping[str, str]] = ()
 
 
 def deployment(text: WorldText) -> dict[str, Any]:
@@ -78,8 +80,8 @@ def replicaset(text: WorldText) -> dict[str, Any]:
             "status": {"replicas": 2, "readyReplicas": 1, "availableReplicas": 1}}
 
 
-def pod(name: str, text: WorldText, *, ready: bool) -> dict[str, Any]:
-    labels = {"app": APP, "pod-template-hash": TEMPLATE_HASH, **text.labels}
+def pod(name: str, text: WorldText, *, ready: bool, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    labels = {"app": APP, "pod-template-hash": TEMPLATE_HASH, **(text.labels if labels is None else labels)}
     status: dict[str, Any] = {"name": APP, "image": "registry.local/orders:1.4.2", "ready": ready,
                               "restartCount": 0 if ready else 3, "started": ready,
                               "state": {"running": {"startedAt": iso(WINDOW_START)}} if ready else
@@ -121,6 +123,10 @@ def standin(text: WorldText, **kwargs: Any) -> StandIn:
                 for i, m in enumerate(text.event_messages)]
     logs = {(NAMESPACE, name, APP, False): stamp_lines(log_lines(text), WINDOW_START + pd.Timedelta(minutes=4),
                                                         every_s=20.0) for name in POD_NAMES}
+    for i, extra in enumerate(text.extra_pod_labels):
+        name = f"{APP}-{TEMPLATE_HASH}-x{i:03d}"
+        objects.append(pod(name, text, ready=True, labels=extra))
+        logs[(NAMESPACE, name, APP, False)] = b""
     return StandIn(objects, logs, **kwargs)
 
 
