@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .parallel import concat, sliced_map
+
 _EXC = (r"(?:[a-z_$][\w$]*\.)*(?:[A-Z][\w$]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)"
         r"|[a-z_][\w$]*(?:Error|Exception))")
 EXCEPTION_PATTERN = r"(?P<c>\b" + _EXC + r"|\bpanic\b)"
@@ -42,7 +44,10 @@ ANY_PATTERN = "|".join([p for _, p in KINDS] + [re.escape(p) for p in (*ERRNO_PH
 def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
     """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind."""
     out: list[tuple[str, pa.Array, pa.Array]] = []
-    candidates = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(messages, pattern=ANY_PATTERN), False))
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
+    hits = concat(sliced_map(lambda part: pc.match_substring_regex(part, pattern=ANY_PATTERN), messages))
+    candidates = pc.indices_nonzero(pc.fill_null(hits, False))
     subset = pc.take(messages, candidates)  # one pass over everything; the rest runs on the few candidates
     for kind, pattern in KINDS:
         classes = _first_match(subset, pattern)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import QueryError
+from .parallel import concat, sliced_map
 
 _ZONES = r"(?:UTC|GMT|UT|[ECMP][SD]T|CES?T|EES?T|WES?T|BST|JST|KST|AES?T|AEDT)"
 _ISO = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]|\s+)\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)?(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|" + _ZONES + r"\b))?"
@@ -130,7 +131,21 @@ def header_prefix(fmt: str) -> str | None:
 
 
 def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
-    """Bulk header parsing of text lines in format ``fmt`` (a key of :data:`TEXT_FORMATS` or ``plain``)."""
+    """Bulk header parsing of text lines in format ``fmt`` (a key of :data:`TEXT_FORMATS` or ``plain``).
+
+    Large inputs are parsed in slices on all cores (each line is parsed on its own, so slicing changes nothing).
+    """
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    parts = sliced_map(lambda part: _parse_text(part, fmt), lines)
+    if len(parts) == 1:
+        return parts[0]
+    return ParsedLines(start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
+                       level=concat([p.level for p in parts]), logger=concat([p.logger for p in parts]),
+                       msg=concat([p.msg for p in parts]))
+
+
+def _parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     n = len(lines)
     if fmt == "plain" or n == 0:
         return _plain(lines)

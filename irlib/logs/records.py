@@ -75,9 +75,9 @@ def records_table(lines: Lines, source: str, options: ParseOptions,
                              "time_parsed false); give format= or timezone= if they should be")
     n = len(joined.msg)
     return pa.table({
-        "timestamp": ts, "source": pa.array([source] * n, pa.string()), "line_no": joined.line_no,
+        "timestamp": ts, "source": pa.repeat(pa.scalar(source, pa.string()), n), "line_no": joined.line_no,
         "level": normalise_levels(joined.level), "logger": pc.fill_null(joined.logger, ""),
-        "message": pc.fill_null(joined.msg, ""), "format": pa.array([fmt] * n, pa.string()),
+        "message": pc.fill_null(joined.msg, ""), "format": pa.repeat(pa.scalar(fmt, pa.string()), n),
         "time_parsed": pc.is_valid(ts), "decode_error": joined.decode_error,
     })
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .parallel import concat, sliced_map
+
 WILDCARD = "<*>"
 
 # Ordered (RE2 and Python ``re`` agree on all of these).  No pattern matches whitespace, so masking keeps the token
@@ -47,7 +49,14 @@ _COLLAPSE = re.compile(r"(?:<\*>[^\s\w<>]?)+<\*>")
 
 
 def mask_messages(messages: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """The messages with every variable part replaced by ``<*>`` (bulk RE2 passes; nulls stay null)."""
+    """The messages with every variable part replaced by ``<*>`` (bulk RE2 passes, on all cores; nulls stay
+    null)."""
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
+    return concat(sliced_map(_mask_slice, messages))
+
+
+def _mask_slice(messages: pa.Array) -> pa.Array:
     out = pc.replace_substring_regex(messages, pattern=MASK_PATTERN, replacement=WILDCARD)
     return pc.replace_substring_regex(out, pattern=_COLLAPSE.pattern, replacement=WILDCARD)
 
