@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from .evidence import EvidenceStore
 from .execute import FAIL_MARK, StepOutcome
 from .findings import load_findings
 from .fsutil import write_text
-from .incident import Incident
 from .redact import Redactor
 from .steps_catalog import BY_NUMBER, Step
 
@@ -52,21 +52,37 @@ def page(title: str, body: str) -> str:
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def write_step_outputs(run_dir: Path, step: Step, outcome: StepOutcome, incident: Incident) -> None:
-    """Redact and save the executed notebook, then render its HTML (no code cells)."""
-    redactor = Redactor(key=_key(), emails=bool(incident.redaction.get("emails")),
-                        ips=bool(incident.redaction.get("ips")))
+@dataclass
+class RenderedStep:
+    """A step's outputs, redacted and rendered (in the worker that ran it), ready to be written."""
+
+    notebook_text: str
+    page_html: str
+    redaction_counts: dict[str, int]
+
+
+def render_step(step: Step, outcome: StepOutcome, incident_id: str, incident_title: str, *, emails: bool = False,
+                ips: bool = False) -> RenderedStep:
+    """Redact the executed notebook and render its page (no code cells; a failure marked where it happened)."""
+    redactor = Redactor(key=_key(), emails=emails, ips=ips)
     nb = redactor.notebook(json.loads(outcome.notebook_json))
+    error = redactor.text(outcome.error)
     if outcome.status == "failed":
-        _add_failure_banner(nb, outcome.error)
-    write_text(run_dir / "notebooks" / step.notebook, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-    body = notebook_body(nb)
+        _add_failure_banner(nb, error)
     header = (f"<nav><a href=\"../index.html\">&larr; incident index</a></nav><h1>{esc(step.number)} · "
-              f"{esc(step.title)}</h1><p>Incident {esc(incident.id)}: {esc(incident.title)}</p>")
+              f"{esc(step.title)}</h1><p>Incident {esc(incident_id)}: {esc(incident_title)}</p>")
     if outcome.status == "failed":
-        header += f"<div class=\"banner\"><strong>This step failed.</strong> {esc(outcome.error)}</div>"
-    write_text(run_dir / "html" / f"{step.name}.html", page(f"{step.number} {step.title}", header + body))
-    _save_redaction_counts(run_dir, step.number, dict(redactor.counts))
+        header += f"<div class=\"banner\"><strong>This step failed.</strong> {esc(error)}</div>"
+    return RenderedStep(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                        page(f"{step.number} {step.title}", header + notebook_body(nb)), dict(redactor.counts))
+
+
+def write_step_outputs(run_dir: Path, step: Step, rendered: RenderedStep) -> None:
+    """Write a rendered step: the executed notebook, its page, and its redaction counts."""
+    write_text(run_dir / "notebooks" / step.notebook, rendered.notebook_text)
+    write_text(run_dir / "html" / f"{step.name}.html", rendered.page_html)
+    write_text(run_dir / "redaction" / f"{step.number}.json",
+               json.dumps(rendered.redaction_counts, sort_keys=True) + "\n")
 
 
 def notebook_body(nb: dict[str, Any]) -> str:
@@ -88,11 +104,6 @@ def _add_failure_banner(nb: dict[str, Any], error: str) -> None:
                 "data": {"text/html": f"<div class=\"banner\"><strong>This cell failed:</strong> {esc(error)}</div>",
                          "text/plain": f"This cell failed: {error}"}})
             return
-
-
-def _save_redaction_counts(run_dir: Path, number: str, counts: dict[str, int]) -> None:
-    target = run_dir / "redaction" / f"{number}.json"
-    write_text(target, json.dumps(counts, sort_keys=True) + "\n")
 
 
 def _key() -> bytes:

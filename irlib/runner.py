@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,8 +22,11 @@ from .execute import StepOutcome, StepTask, run_step
 from .fsutil import write_json, write_text
 from .incident import Incident, load_incident
 from .investigation import resolve_replay
-from .steps_catalog import EVIDENCE_STEPS, Step, select_steps
+from .steps_catalog import BY_NUMBER, EVIDENCE_STEPS, Step, select_steps
 from .timeutil import utc_now
+
+if TYPE_CHECKING:
+    from .report import RenderedStep
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_TIMEOUT_S = 300.0
@@ -92,12 +96,12 @@ def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: 
         state["snapshot"] = snapshot_expiring(incident, run_dir, clock)
         _save_state(run_dir, state)
     tasks = {s.number: _task(s, incident, run_dir, bundle, clock, timeout_s) for s in selected}
-    outcomes = _execute(selected, tasks, max(1, jobs), say)
-    from .report import write_step_outputs, build_report
+    outcomes = _execute(selected, tasks, incident, max(1, jobs), say)
+    from .report import build_report, write_step_outputs
 
     for step in selected:
-        outcome = outcomes[step.number]
-        write_step_outputs(run_dir, step, outcome, incident)
+        outcome, rendered = outcomes[step.number]
+        write_step_outputs(run_dir, step, rendered)
         state["steps"][step.number].update(status=outcome.status, duration_s=round(outcome.duration_s, 2),
                                            error=outcome.error, failed_cell=outcome.failed_cell)
     state["finished_at"] = utc_now().isoformat()
@@ -105,7 +109,7 @@ def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: 
     _save_state(run_dir, state)
     index, manifest_hash = build_report(run_dir)
     say(f"report: {index}")
-    return RunResult(run_dir, index, [(s.number, outcomes[s.number].status) for s in selected], manifest_hash)
+    return RunResult(run_dir, index, [(s.number, outcomes[s.number][0].status) for s in selected], manifest_hash)
 
 
 def snapshot_expiring(incident: Incident, run_dir: Path, clock: pd.Timestamp) -> dict[str, str]:
@@ -144,30 +148,48 @@ def _task(step: Step, incident: Incident, run_dir: Path, bundle: Path | None, cl
         kernel_name=os.environ.get("IRLIB_KERNEL", "python3"))
 
 
-def _execute(steps: list[Step], tasks: dict[str, StepTask], jobs: int, say: Progress) -> dict[str, StepOutcome]:
-    outcomes: dict[str, StepOutcome] = {}
-    stages = sorted({s.stage for s in steps})
+Done = tuple[StepOutcome, "RenderedStep"]
+
+
+def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, jobs: int,
+             say: Progress) -> dict[str, Done]:
+    """Run the steps stage by stage in a pool of worker processes; each worker also redacts and renders."""
+    done: dict[str, Done] = {}
+    red = {"emails": bool(incident.redaction.get("emails")), "ips": bool(incident.redaction.get("ips"))}
     with ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker,
                              initargs=(os.getpid(),)) as pool:
-        for stage in stages:
-            pending: dict[str, Future[StepOutcome]] = {}
+        for stage in sorted({s.stage for s in steps}):
+            pending: dict[str, Future[Done]] = {}
             for step in (s for s in steps if s.stage == stage):
                 say(f"[{step.name}] running")
-                pending[step.number] = pool.submit(run_step, tasks[step.number])
+                pending[step.number] = pool.submit(run_and_render, tasks[step.number], step, incident.id,
+                                                   incident.title, red)
             for number, future in pending.items():
-                outcomes[number] = _outcome(number, future, tasks[number])
-                o = outcomes[number]
+                done[number] = _outcome(BY_NUMBER[number], future, tasks[number], incident, red)
+                o = done[number][0]
                 say(f"[{tasks[number].notebook.stem}] {o.status} in {o.duration_s:.1f} s"
                     + (f": {o.error}" if o.error else ""))
-    return outcomes
+    return done
 
 
-def _outcome(number: str, future: Future[StepOutcome], task: StepTask) -> StepOutcome:
+def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, bool]) -> Done:
+    """Worker: execute the step's notebook, then redact and render it (in parallel with the other steps)."""
+    from .report import render_step
+
+    outcome = run_step(task)
+    return outcome, render_step(step, outcome, incident_id, title, **red)
+
+
+def _outcome(step: Step, future: Future[Done], task: StepTask, incident: Incident, red: dict[str, bool]) -> Done:
     try:
         return future.result()
     except Exception as exc:  # the worker process itself died
+        from .report import render_step
+
         nb = Path(task.notebook).read_text(encoding="utf-8")
-        return StepOutcome(number, "failed", 0.0, f"worker process failed: {type(exc).__name__}: {exc}", None, nb)
+        outcome = StepOutcome(step.number, "failed", 0.0, f"worker process failed: {type(exc).__name__}: {exc}",
+                              None, nb)
+        return outcome, render_step(step, outcome, incident.id, incident.title, **red)
 
 
 def _quiet_worker(runner_pid: int | None = None) -> None:
