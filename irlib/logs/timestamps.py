@@ -186,7 +186,6 @@ def _roll_back_year(result: pa.Array, reference: pd.Timestamp, yearless: pa.Arra
 
 def _epoch(parts: pa.StructArray) -> pa.Array:
     digits = parts.field("e")
-    value = digits.cast(pa.float64())
     length = pc.utf8_length(digits)
     scale = pc.case_when(
         pc.make_struct(pc.less_equal(length, 11), pc.less_equal(length, 14), pc.less_equal(length, 17)),
@@ -194,7 +193,6 @@ def _epoch(parts: pa.StructArray) -> pa.Array:
         pa.scalar(1, pa.int64()))
     whole = pc.multiply(digits.cast(pa.int64()), scale)
     frac_ns = pc.if_else(pc.equal(length, 10), _fraction_ns(parts.field("ef")), pa.scalar(0, pa.int64()))
-    del value
     return pc.add(whole, frac_ns).cast(TS_TYPE)
 
 
