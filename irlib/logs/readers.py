@@ -70,7 +70,7 @@ def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int
         raise LogReadError(f"unknown encoding {enc!r}; use a Python codec name such as utf-8, cp1252 or gbk") from exc
     body = data[bom:] if bom else data
     try:
-        lines = _split_fast(body) if enc == "utf-8" and _valid_utf8(body) else None
+        lines = _split_fast(body) if enc == "utf-8" else None
         if lines is None:
             lines = _split_text(body.decode(enc))
         flags = pc.is_null(lines)
@@ -81,20 +81,8 @@ def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int
     return Lines(line_no=numbers, text=lines, decode_error=flags)
 
 
-def _valid_utf8(body: bytes) -> bool:
-    """Whether ``body`` is valid UTF-8, checked in 4 MB slices so no full-size copy is kept."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    step = 4 << 20
-    try:
-        for i in range(0, len(body), step):
-            decoder.decode(body[i:i + step], final=i + step >= len(body))
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _split_fast(body: bytes) -> pa.Array | None:
-    """Valid UTF-8 split into lines by Arrow's multi-threaded CSV reader, one column, no quoting.
+    """UTF-8 split into lines by Arrow's multi-threaded CSV reader, one column, no quoting (it checks the UTF-8).
 
     Only used when every ``\r`` is part of ``\r\n`` (the reader would end a line at a lone one) and there is no
     ``\x1f`` (the column delimiter); None otherwise, and the caller splits in Python.
@@ -103,14 +91,21 @@ def _split_fast(body: bytes) -> pa.Array | None:
         return None
     if not body.endswith(b"\n"):
         body += b"\n"
-    table = pa_csv.read_csv(
+    try:
+        table = _read_one_column(body)
+    except pa.ArrowInvalid:  # invalid UTF-8: the caller decodes line by line
+        return None
+    return table.column("line").combine_chunks()
+
+
+def _read_one_column(body: bytes) -> pa.Table:
+    return pa_csv.read_csv(
         io.BytesIO(body),
         read_options=pa_csv.ReadOptions(column_names=["line"], block_size=1 << 24),
         parse_options=pa_csv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False,
                                           double_quote=False, newlines_in_values=False, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(column_types={"line": pa.large_string()}, strings_can_be_null=False,
                                               quoted_strings_can_be_null=False))
-    return table.column("line").combine_chunks()
 
 
 def _split_text(text: str) -> pa.Array:

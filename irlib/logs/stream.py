@@ -111,7 +111,7 @@ def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | No
         held = int(table.column("line_no")[-1].as_py()) if table.num_rows > 1 else None
         if held is not None:
             keep = held - line_base  # lines of data before the last record
-            cut = _offset_of_line(data, keep)
+            cut = _offset_of_line(data, keep, len(lines))
             carry, line_base = data[cut:], held
             table = table.slice(0, table.num_rows - 1)
             summary.lines += keep
@@ -128,12 +128,14 @@ def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | No
     return summary
 
 
-def _offset_of_line(data: bytes, line_index: int) -> int:
-    """Byte offset where the 0-based line ``line_index`` starts."""
-    if line_index <= 0:
-        return 0
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    return int(newlines[line_index - 1]) + 1
+def _offset_of_line(data: bytes, line_index: int, total_lines: int) -> int:
+    """Byte offset where the 0-based line ``line_index`` of ``total_lines`` starts (searched from the end)."""
+    pos = len(data) - 1 if data.endswith(b"\n") else len(data)
+    for _ in range(total_lines - line_index):
+        pos = data.rfind(b"\n", 0, pos)
+        if pos < 0:
+            return 0
+    return pos + 1
 
 
 def _add(summary: LogSummary, table: pa.Table) -> None:

@@ -107,3 +107,14 @@ def test_every_line_lands_in_a_record(texts: list[str]) -> None:
     joined = "\n".join(m for m in table.column("message").to_pylist())
     assert sum(len(t) for t in lines.text.to_pylist()) <= len(joined) + 1 or not clean
     assert isinstance(table.column("timestamp").type, pa.TimestampType)
+
+
+def test_large_inputs_take_the_fast_path_with_the_same_lines() -> None:
+    body = b"".join(f"2024-01-01 00:00:{i % 60:02d} INFO x: line {i}\r\n".encode() for i in range(60_000))
+    lines = decode_lines(body)
+    assert lines.text.to_pylist() == body.decode().replace("\r\n", "\n").split("\n")[:-1]
+    broken = body[:100_000] + b"caf\xe9\n" + body[100_000:]
+    with_error = decode_lines(broken)
+    assert len(with_error) == 60_001 and with_error.decode_error.to_pylist().count(True) == 1
+    lone_cr = b"a\rb\n" * 300_000
+    assert decode_lines(lone_cr).text.to_pylist()[:2] == ["a\rb", "a\rb"]
