@@ -7,7 +7,8 @@ format, parse headers, join multi-line records, UTC timestamps, levels, error cl
 
 Anchors measured in the same run: Drain3 (``add_log_message`` per raw line, configured as in the accuracy benchmark:
 per-dataset masking and settings; on a 10,000-line-per-system subset, lines/s extrapolated), the seed's per-line count ``re.findall(r"\\w+Error|\\w+Exception", line)`` over every line,
-and ``grep -c -E "Error|Exception"`` over every file as the floor.  The repeated input is kinder to irlib than a
+and ``grep -c -E "Error|Exception"`` over every file as the floor.  irlib and Drain3 are timed as the best of
+three runs each (the machine is shared; the minimum is the least disturbed run).  The repeated input is kinder to irlib than a
 real log in one way: timestamps repeat every 2,000 lines, and distinct timestamps are parsed once.
 
 Progress goes to stderr; the final JSON line to stdout.  Exits 0 with ``"skipped"`` when the data is absent.
@@ -35,6 +36,7 @@ LOGHUB = ROOT.parent / "shared" / "realdata" / "logs" / "loghub"
 if not LOGHUB.is_dir():
     LOGHUB = Path("/work/shared/realdata/logs/loghub")
 REPEAT = 50
+RUNS = 3
 DRAIN_SUBSET = 10_000
 
 
@@ -56,9 +58,11 @@ def time_irlib(inputs: list[tuple[str, Path, int]]) -> tuple[float, dict[str, ob
     total = 0.0
     detail: dict[str, object] = {}
     for name, path, _lines in inputs:
-        t0 = time.perf_counter()
-        summary = analyse_file(path, reference=pd.Timestamp("2020-01-01T00:00:00Z"), chunk_bytes=1 << 30)
-        took = time.perf_counter() - t0
+        took = float("inf")
+        for _ in range(RUNS):  # best of RUNS: the machine is shared, the minimum is the least disturbed run
+            t0 = time.perf_counter()
+            summary = analyse_file(path, reference=pd.Timestamp("2020-01-01T00:00:00Z"), chunk_bytes=1 << 30)
+            took = min(took, time.perf_counter() - t0)
         total += took
         detail[name] = {"seconds": round(took, 3), "records": summary.records, "format": summary.format,
                         "templates": len(summary.template_tallies()), "error_classes": len(summary.error_tallies),
@@ -87,11 +91,14 @@ def time_drain3(inputs: list[tuple[str, Path, int]]) -> tuple[float, int]:
     for name, path, _lines in inputs:
         with path.open(encoding="utf-8", errors="replace") as fh:
             subset = [next(fh).rstrip("\n") for _ in range(DRAIN_SUBSET)]
-        miner = drain3_miner(name)
-        t0 = time.perf_counter()
-        for line in subset:
-            miner.add_log_message(line)
-        took += time.perf_counter() - t0
+        best = float("inf")
+        for _ in range(RUNS):
+            miner = drain3_miner(name)
+            t0 = time.perf_counter()
+            for line in subset:
+                miner.add_log_message(line)
+            best = min(best, time.perf_counter() - t0)
+        took += best
         count += len(subset)
         print(f"drain3 {name:10s} {len(subset)} lines", file=sys.stderr)
     return took, count
@@ -136,7 +143,8 @@ def main() -> int:
     drain_rate = drain_n / drain_s
     out = {
         "benchmark": "logs_speed", "lines": lines, "bytes": size,
-        "irlib": {"seconds": round(irlib_s, 3), "lines_per_s": round(irlib_rate), "per_system": detail},
+        "irlib": {"seconds": round(irlib_s, 3), "lines_per_s": round(irlib_rate), "runs": f"best of {RUNS}",
+                  "per_system": detail},
         "drain3": {"lines_per_s": round(drain_rate), "measured_lines": drain_n,
                    "extrapolated_seconds": round(lines / drain_rate, 2),
                    "note": "10,000 lines per system, extrapolated; per-dataset masking as in bench_logs_accuracy"},
