@@ -198,6 +198,11 @@ def _quiet_worker(runner_pid: int | None = None) -> None:
         _die_with_runner(runner_pid)
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Kernels inherit this worker's stderr: their start-up chatter ("running over TCP", "KeyboardInterrupt caught
+    # in kernel" at shutdown) would drown the progress display.  Failures reach the runner through the outcome.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _die_with_runner(runner_pid: int) -> None:
