@@ -34,7 +34,7 @@ _LOGGER = r"(?:\[[^\]]*\]\s*)?(?:(?P<logger>[\w.$/\-]+(?:\[\d+\])?)\s*:\s+)?"
 TEXT_FORMATS: dict[str, str] = {
     "vdsm": r"^(?P<logger>[\w\-]+)::(?P<level>[A-Z]+)::(?P<ts>" + _ISO + r")::(?P<msg>.*)$",
     "glog": r"^(?P<level>[IWEF])(?P<ts>\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+\d+\s+(?P<logger>[\w.\-]+:\d+)\]\s?(?P<msg>.*)$",
-    "android": r"^(?P<ts>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+)\s+\d+\s+\d+\s+(?P<level>[VDIWEFA])\s+(?P<logger>[^:]*?)\s*:\s?(?P<msg>.*)$",
+    "android": r"^(?P<ts>\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+) +\d+ +\d+ (?P<level>[VDIWEFA]) (?P<logger>[^:]*): ?(?P<msg>.*)$",
     "bgl": r"^\S+ \d+ \d{4}\.\d{2}\.\d{2} \S+ (?P<ts>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+) \S+ \S+ (?P<logger>\S+) (?P<level>[A-Z]+) (?P<msg>.*)$",
     "hpc": r"^\d+ \S+ (?P<logger>\S+) \S+ (?P<ts>\d{9,10}) \d+ (?P<msg>.*)$",
     "access": r'^(?P<pre>\S+ \S+ \S+) \[(?P<ts>[^\]]+)\] (?P<msg>"[^"]*" (?P<status>\d{3}) .*)$',
@@ -169,9 +169,18 @@ def _parse_by_prefix(lines: pa.Array, prefix: str) -> ParsedLines:
     n = len(lines)
     parts = pc.extract_regex(lines, pattern=prefix)
     start = pc.fill_null(pc.is_valid(parts), False)
-    msg = pc.replace_substring_regex(lines, pattern=prefix, replacement="", max_replacements=1)
     return ParsedLines(start=start, ts=_group(parts, "ts", n), level=_group(parts, "level", n),
-                       logger=_group(parts, "logger", n), msg=msg)
+                       logger=pc.utf8_trim_whitespace(_group(parts, "logger", n)), msg=strip_prefix(lines, prefix))
+
+
+def strip_prefix(lines: pa.Array, prefix: str) -> pa.Array:
+    """``lines`` without the text ``prefix`` (an anchored regex) matches; unchanged where it does not match.
+
+    Splitting at the first match and keeping each list's last piece is cheaper in Arrow than a regex replace.
+    """
+    pieces = pc.split_pattern_regex(lines, pattern=prefix, max_splits=1)
+    last = pc.subtract(pieces.offsets.slice(1), 1)
+    return pc.take(pieces.values, last)
 
 
 def _split_rest(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
