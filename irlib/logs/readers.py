@@ -87,7 +87,10 @@ def _split_fast(body: bytes) -> pa.Array | None:
     Only used when every ``\r`` is part of ``\r\n`` (the reader would end a line at a lone one) and there is no
     ``\x1f`` (the column delimiter); None otherwise, and the caller splits in Python.
     """
-    if len(body) < (1 << 20) or b"\x1f" in body or body.count(b"\r") != body.count(b"\r\n"):
+    if len(body) < (1 << 20) or b"\x1f" in body:
+        return None
+    carriage_returns = body.count(b"\r")
+    if carriage_returns and carriage_returns != body.count(b"\r\n"):
         return None
     if not body.endswith(b"\n"):
         body += b"\n"
