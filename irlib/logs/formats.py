@@ -38,7 +38,8 @@ TEXT_FORMATS: dict[str, str] = {
     "bgl": r"^\S+ \d+ \d{4}\.\d{2}\.\d{2} \S+ (?P<ts>\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+) \S+ \S+ (?P<logger>\S+) (?P<level>[A-Z]+) (?P<msg>.*)$",
     "hpc": r"^\d+ \S+ (?P<logger>\S+) \S+ (?P<ts>\d{9,10}) \d+ (?P<msg>.*)$",
     "access": r'^(?P<pre>\S+ \S+ \S+) \[(?P<ts>[^\]]+)\] (?P<msg>"[^"]*" (?P<status>\d{3}) .*)$',
-    "syslog": r"^(?P<ts>" + _SYSLOG_TS + r")\s+(?P<host>\S+)\s+(?P<logger>[^:\s\[]+(?:\[\d+\])?):\s?(?P<msg>.*)$",
+    "syslog": (r"^(?P<ts>" + _SYSLOG_TS + r") +(?P<host>\S+) +(?:(?P<logger>[^:\s\[]+(?:\[\d+\])?): ?)?"
+               r"(?P<msg>.*)$"),
     "generic": r"^\[?(?P<ts>" + _ISO + "|" + _SYSLOG_TS + "|" + _COMPACT + r")\]?[\s:|,\-]*(?P<rest>.*)$",
     "epoch": r"^(?P<ts>" + _EPOCH + r")\s+(?P<rest>.*)$",
 }
