@@ -129,7 +129,8 @@ def verify_recovery(signals: Mapping[str, pd.Series], baseline: tuple[pd.Timesta
     if out.backlog is not None and not out.backlog.draining:
         blockers.append(f"backlog {out.backlog.detail}")
     blockers += [f"consistency check failed: {name}" for name in out.checks_failed]
-    measured = any(m.recovered is not None for m in out.metrics) or out.pods_ready_fraction is not None
+    # Pods alone do not prove recovery when metrics were asked for but could not be measured.
+    measured = any(m.recovered is not None for m in out.metrics) if out.metrics else out.pods_ready_fraction is not None
     out.recovered = measured and not blockers
     out.reasons = blockers or ([f"{m.name}: {m.detail}" for m in out.metrics if m.recovered]
                                + (["all pods ready"] if out.pods_ready_fraction == 1.0 else [])

@@ -52,8 +52,8 @@ def demo_params(lab: Lab, truth: GroundTruth, now: pd.Timestamp, before_s: float
     return params
 
 
-def record(lab: Lab, bundle: Path, params_out: Path, *, baseline_s: float = 150.0, restarts: int = 3,
-           develop_timeout_s: float = 420.0, say: Callable[[str], None] = lambda _: None) -> RunResult:
+def record(lab: Lab, bundle: Path, params_out: Path, *, baseline_s: float = 240.0, restarts: int = 5,
+           develop_timeout_s: float = 720.0, say: Callable[[str], None] = lambda _: None) -> RunResult:
     """On a started lab: baseline, inject scenario 1, let it develop, run all twelve steps, write the bundle."""
     say(f"baseline traffic for {baseline_s:.0f} s")
     lab.stopping.wait(baseline_s)
@@ -67,7 +67,7 @@ def record(lab: Lab, bundle: Path, params_out: Path, *, baseline_s: float = 150.
     workdir = lab.workdir / "demo-recording"
     workdir.mkdir(exist_ok=True)
     params_path = workdir / "demo-live.yaml"
-    write_text(params_path, yaml.safe_dump(demo_params(lab, truth, now, baseline_s - 30.0), sort_keys=False))
+    write_text(params_path, yaml.safe_dump(demo_params(lab, truth, now, max(60.0, baseline_s - 90.0)), sort_keys=False))
     say("running all twelve steps against the live lab")
     result = run_incident(params_path, reports_dir=workdir / "reports", jobs=2, now=now, progress=say)
     write_bundle(result.run_dir, truth, bundle, params_path, params_out)

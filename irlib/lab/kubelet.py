@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 LOG_CAP_BYTES = 2 << 20
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0)  # the kubelet's 10 s .. 5 min back-off, compressed
+BACKOFF_S = (5.0, 10.0, 20.0, 40.0, 80.0)  # the kubelet's 10 s .. 5 min back-off, halved and capped
 
 
 @dataclass

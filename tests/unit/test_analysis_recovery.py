@@ -65,3 +65,13 @@ def test_nothing_measured_is_not_a_recovery() -> None:
     result = verify_recovery({}, BASELINE, SINCE)
     assert not result.recovered and "not verified" in result.reasons[0]
     assert pods_ready_fraction(None) is None
+
+
+def test_ready_pods_do_not_prove_recovery_when_the_metrics_cannot_be_measured() -> None:
+    idx = pd.date_range("2026-11-20T14:00:00Z", periods=30, freq="1min")
+    only_recent = pd.Series(0.4, index=idx)
+    pods = pd.DataFrame({"pod": ["a", "b"], "pod_ready": [True, True]})
+    out = verify_recovery({"error_ratio": only_recent}, (idx[0] - pd.Timedelta("1h"), idx[0] - pd.Timedelta("30min")),
+                          idx[10], pods=pods)
+    assert out.recovered is False
+    assert any("error_ratio" in m for m in out.missing)
