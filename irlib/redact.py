@@ -94,7 +94,8 @@ def _rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 def _keyed(words: str) -> re.Pattern[str]:
     """``<key ending in one of words> = value`` (also ``:``/``=>``, quoted keys and values, JSON, YAML, headers)."""
-    return _rx(r"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:" + words + r"))" + _QUOTE + r"\s*(?:[:=]|=>)\s*" + _VALUE)
+    return _rx(r"(?i)(?<![\w.-])(?P<key>[\w.-]*(?:" + words + r")(?:[_.-]?\d{1,6})?)" + _QUOTE
+               + r"\s*(?:[:=]|=>)\s*" + _VALUE)
 
 
 def _keyed_ok(match: re.Match[str], secret: str) -> bool:
@@ -130,7 +131,7 @@ RULES: list[Rule] = [
     Rule("npm_token", _rx(r"\bnpm_[A-Za-z0-9]{36}\b")),
     Rule("openai_key", _rx(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{32,}")),
     Rule("authorization_header", _rx(
-        r"(?i)\b(?:proxy-)?authorization" + _QUOTE + r"\s*[:=]\s*" + _QUOTE
+        r"(?i)\b(?:proxy-)?authorization(?:[_.-]?\d{1,6})?" + _QUOTE + r"\s*[:=]\s*" + _QUOTE
         + r"(?:(?P<scheme>basic|bearer|token|apikey|key|negotiate|ntlm)\s+(?P<tok>[^\s\"',;\\]{6,})"
         + r"|(?:digest|aws4-hmac-sha256|hmac[\w-]*)\s+(?P<rest>[^\r\n\"']{6,})"
         + r"|(?P<bare>[A-Za-z0-9._~+/=-]{16,}))"), ("tok", "rest", "bare"), _password_ok),
@@ -169,7 +170,9 @@ _SESSION_COOKIE = re.compile(r"(?i)(?<![\w.-])(?:session(?:id)?|sid|jsessionid|p
                              r"=(?P<v>[A-Za-z0-9%._:+/=-]{12,})")
 _COOKIE_ATTRIBUTES = frozenset({"path", "domain", "expires", "max-age", "samesite", "secure", "httponly",
                                 "priority", "partitioned"})
-_SECRET_KEY = re.compile(r"(?i)(?:^|[_.-])(?:" + _SECRET_WORDS + r"|authorization|cookie|set-cookie)$|password$|passwd$")
+_KEY_SUFFIX = r"(?:[_.-]?\d{1,6})?$"  # db-password-42, MYSQL_PWD_2: numbered copies of a secret key
+_SECRET_KEY = re.compile(r"(?i)(?:^|[_.-])(?:" + _SECRET_WORDS + r"|authorization|cookie|set-cookie)" + _KEY_SUFFIX
+                         + r"|(?:password|passwd)" + _KEY_SUFFIX)
 _BINARY_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 
 
