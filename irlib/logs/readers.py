@@ -154,6 +154,9 @@ def _clean(lines: pa.Array, raw: bytes | None = None) -> pa.Array:
 def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> tuple[bytes, bool]:
     """The file's bytes, gunzipped when it is gzip (by magic number), and whether ``max_bytes`` cut it short."""
     p = Path(path)
+    if p.exists() and not p.is_file():
+        # a FIFO or a device would block or never end; a directory cannot be read
+        raise LogReadError(f"{p} is not a regular file (a directory, FIFO or device); give the path of a log file")
     try:
         with p.open("rb") as fh:
             magic = fh.read(2)
@@ -188,6 +191,9 @@ def read_stdin_lines(*, encoding: str | None = None) -> Lines:
 def iter_byte_chunks(path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
     """The file's bytes in pieces of about ``chunk_bytes`` that always end at a newline (gzip is decompressed)."""
     p = Path(path)
+    if p.exists() and not p.is_file():
+        # a FIFO or a device would block or never end; a directory cannot be read
+        raise LogReadError(f"{p} is not a regular file (a directory, FIFO or device); give the path of a log file")
     try:
         with p.open("rb") as fh:
             magic = fh.read(2)

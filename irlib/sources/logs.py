@@ -84,7 +84,7 @@ class LogSource:
                          + ("; kept whatever the window" if start is not None or end is not None else ""))
         if start is not None or end is not None:
             keep = pc.invert(table["time_parsed"])
-            inside = pa.array([True] * len(table))
+            inside = pa.array([True] * len(table), type=pa.bool_())
             if start is not None:
                 inside = pc.and_(inside, pc.greater_equal(table["timestamp"], pa.scalar(_ts(start))))
             if end is not None:

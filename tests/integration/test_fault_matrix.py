@@ -11,8 +11,8 @@ Where a fault means nothing for a source, the nearest one stands in:
 - PostgreSQL speaks no HTTP: 5xx → the server rejects the connection (database does not exist), 401/403 → wrong
   password, malformed → binary noise instead of the protocol, empty → the server reads and closes without a byte.
 - Log files: down → deleted after the parameters were loaded, refusing → a directory, 5xx → a corrupt gzip,
-  401/403 → a socket file (cannot be opened), slow → a FIFO fed slowly by a writer that then closes (a FIFO with
-  no writer blocks the reader forever: see the report to the lead), malformed → binary noise, empty → zero bytes.
+  401/403 → a socket file (cannot be opened), slow → a FIFO fed slowly by a writer (refused at once: a FIFO or
+  device could block or never end, so only regular files are read), malformed → binary noise, empty → zero bytes.
 """
 from __future__ import annotations
 
