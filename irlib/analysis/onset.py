@@ -21,6 +21,8 @@ PENALTY_FACTOR = 3.0    # pen = PENALTY_FACTOR * sigma_noise^2 * log(n) on the n
 SHARP_Z = 8.0           # the short-change guard: this many noise sigmas away from the baseline median ...
 SHARP_RUN = 2           # ... for at least this many consecutive points
 SHORT_SEGMENT = 3       # a blip of at most this many points must also clear SHARP_Z (routine flaps are not onsets)
+MIN_RELATIVE = 0.05     # ... and a change must move the level by at least 5 % (a 1 % wobble on a very quiet
+                        # series is many sigmas but no incident)
 
 
 @dataclass
@@ -141,18 +143,24 @@ def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: flo
         after = float(np.mean(raw[cut:bounds[i + 2]]))
         shift = float((after - before) / scale)
         short = bounds[i + 2] - cut <= SHORT_SEGMENT and bounds[i + 2] < len(raw)
-        if abs(shift) >= (SHARP_Z if short else MIN_SHIFT_SIGMA):
+        if abs(shift) >= (SHARP_Z if short else MIN_SHIFT_SIGMA) and _material(before, after):
             out.append(ChangePoint(values.index[cut], before, after, shift, "up" if shift > 0 else "down"))
             start = cut
     return out
+
+
+def _material(before: float, after: float) -> bool:
+    """Whether a level change is large relative to the level itself (always true from or to zero)."""
+    level = max(abs(before), abs(after))
+    return level == 0 or abs(after - before) >= MIN_RELATIVE * level
 
 
 def _sharp_guard(values: pd.Series, raw: np.ndarray, scale: float) -> list[ChangePoint]:
     for i in range(MIN_POINTS // 2, len(raw) - SHARP_RUN + 1):
         base = float(np.median(raw[:i]))
         run = (raw[i:i + SHARP_RUN] - base) / scale
-        if np.all(run >= SHARP_Z) or np.all(run <= -SHARP_Z):
-            after = float(np.mean(raw[i:i + SHARP_RUN]))
+        after = float(np.mean(raw[i:i + SHARP_RUN]))
+        if (np.all(run >= SHARP_Z) or np.all(run <= -SHARP_Z)) and _material(base, after):
             shift = float((after - base) / scale)
             return [ChangePoint(values.index[i], base, after, shift, "up" if shift > 0 else "down", "sharp-guard")]
     return []

@@ -63,6 +63,8 @@ def record(lab: Lab, bundle: Path, params_out: Path, *, baseline_s: float = 240.
     if seen < restarts:
         raise IrlibError(f"only {seen} restart(s) within {develop_timeout_s:.0f} s; the demo was not recorded")
     lab.stopping.wait(20.0)  # let Prometheus scrape the last restart
+    truth.expected_severity = "P0"  # five OOM kills in, the crash loop leaves clients with 5xx most of the time
+    truth.notes.append(f"recorded after {seen} restarts: the error ratio reaches an outage (P0)")
     now = pd.Timestamp.now(tz="UTC")
     workdir = lab.workdir / "demo-recording"
     workdir.mkdir(exist_ok=True)

@@ -159,3 +159,13 @@ def test_real_short_outage_is_found_and_routine_flaps_are_not_onsets() -> None:
     points = change_points(short)
     assert [p.direction for p in points] == ["down", "up"] and points[0].time == short.index[47]
     assert detect_onset(_real_up("up_prophet_1_flapping.csv")) is None
+
+
+def test_a_tiny_wobble_on_a_quiet_series_is_not_the_onset() -> None:
+    idx = pd.date_range("2026-11-20T14:00:00Z", periods=120, freq="5s")
+    rng = np.random.default_rng(7)
+    values = 0.0245 + rng.normal(0, 0.00003, len(idx))
+    values[20:] += 0.0003          # a 1 % wobble: many noise sigmas, no incident
+    values[80:] += 0.02            # the real change: latency nearly doubles
+    point = detect_onset(pd.Series(values, index=idx))
+    assert point is not None and point.time == idx[80]
