@@ -98,17 +98,27 @@ def table_html(tab: Table) -> str:
     if len(frame) > MAX_TABLE_ROWS:
         note = (note + " " if note else "") + f"Showing {MAX_TABLE_ROWS} of {len(frame)} rows; the full frame is " \
             "in the run's evidence."
-    shown = shown.map(_cell_text) if len(shown) else shown
-    body = shown.to_html(index=False, escape=True, na_rep="", border=0)
+    body = frame_html(shown)
     head = f"<h4>{html.escape(tab.title)}</h4>" if tab.title else ""
     return head + body + (f"<p class=\"note\">{html.escape(note)}</p>" if note else "")
 
 
-def _cell_text(value: Any) -> Any:
+def frame_html(frame: pd.DataFrame) -> str:
+    """A plain HTML table; every cell escaped as text (line breaks kept, shown by the page's pre-wrap style)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_cell_text(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False, name=None))
+    return f"<table class=\"dataframe\"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
     if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M:%S%z") if value is not pd.NaT else ""
+        return value.strftime("%Y-%m-%d %H:%M:%S%z")
     if isinstance(value, float):
-        return value if value != value else round(value, 4)
-    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-        return value[:MAX_CELL_CHARS] + f" … [{len(value) - MAX_CELL_CHARS} more characters in the evidence]"
-    return value
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    text = str(value)
+    if len(text) > MAX_CELL_CHARS:
+        return text[:MAX_CELL_CHARS] + f" … [{len(text) - MAX_CELL_CHARS} more characters in the evidence]"
+    return text

@@ -89,9 +89,7 @@ def exhaustion(inv: Investigation) -> Answer:
         return ans.lack("memory: " + (common.signal_gap(inv, "memory_working_set") or "no series"))
     fits = {pod: time_to_exhaustion(series, limit) for pod, series in memory.items()}
     pod, fit = _soonest(fits)
-    summary = f"pod {pod}: {fit.verdict}"
-    if fit.predicted_at is not None:
-        summary += f"; predicted OOM at {common.fmt_ts(fit.predicted_at)}"
+    summary = exhaustion_summary(pod, fit)
     ans.say(summary + ".")
     ans.figures.append(capacity_chart(memory[pod], limit, fit, title=f"Memory of {pod}"))
     inv.record("exhaustion", {"pod": pod, "summary": summary, "predicted_at": fit.predicted_at,
@@ -100,6 +98,19 @@ def exhaustion(inv: Investigation) -> Answer:
     rows = [{"pod": p, "verdict": f.verdict, "predicted OOM": common.fmt_ts(f.predicted_at),
              "growth MiB/h": round((f.slope_per_hour or 0) / 2**20, 2), "r2": f.r2} for p, f in fits.items()]
     return ans.table("Per pod", pd.DataFrame(rows))
+
+
+def exhaustion_summary(pod: str, fit: Any) -> str:
+    """One sentence in MiB and minutes: how fast memory grows and when it meets its limit."""
+    if fit.predicted_at is None or fit.slope_per_hour is None or not fit.limit:
+        return f"pod {pod}: {fit.verdict}"
+    quality = "a steady leak" if (fit.r2 or 0) >= 0.8 else "a noisy trend (low confidence)"
+    left = fit.hours_left or 0.0
+    span = (f"{left * 3600:.0f} s" if left < 1 / 60 else f"{left * 60:.0f} min" if left < 2 else f"{left:.1f} h")
+    when = "already at its limit" if left == 0 else f"{span} after the last sample"
+    return (f"pod {pod}: memory grows {fit.slope_per_hour / 2**20:,.0f} MiB/h ({quality}, r² {fit.r2:.2f}) and "
+            f"reaches its {fit.limit / 2**20:,.0f} MiB limit at {common.fmt_ts(fit.predicted_at)}, {when}: "
+            "predicted OOM kill")
 
 
 def _soonest(fits: dict[str, Any]) -> tuple[str, Any]:
