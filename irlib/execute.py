@@ -90,7 +90,7 @@ def run_step(task: StepTask) -> StepOutcome:
             papermill.execute_notebook(
                 str(task.notebook), str(out), parameters=task.parameters, kernel_name=task.kernel_name,
                 cwd=str(task.cwd), progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-                execution_timeout=int(task.timeout_s) + 5, start_timeout=60)
+                execution_timeout=int(task.timeout_s) + 5, start_timeout=60, shutdown_kernel="immediate")
         except Exception as exc:  # papermill's execution error, a dead kernel, a timeout
             status, error = "failed", _describe(exc, guard.reason, task)
         finally:
