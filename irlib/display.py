@@ -76,12 +76,25 @@ class Answer:
 
 
 def render_markdown(text: str) -> str:
-    """Markdown to HTML with any raw HTML escaped (so text that came from a source stays text)."""
+    """Markdown to HTML where raw HTML is shown as text, entities stay entities (no double escaping), unsafe link
+    targets are neutralised by mistune, and images are shown as their alt text (a report fetches nothing)."""
     import mistune
 
-    md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
-    out = md(text)
-    return str(out).replace("href=\"javascript:", "href=\"#blocked:")
+    class _TextOnlyHtml(mistune.HTMLRenderer):
+        def __init__(self) -> None:
+            super().__init__(escape=False)
+
+        def inline_html(self, raw: str) -> str:
+            return html.escape(raw)
+
+        def block_html(self, raw: str) -> str:
+            return f"<p>{html.escape(raw)}</p>\n"
+
+        def image(self, text: str, url: str, title: str | None = None) -> str:
+            return f"[image: {text}]"
+
+    md = mistune.create_markdown(renderer=_TextOnlyHtml(), plugins=["table", "strikethrough"])
+    return str(md(text))
 
 
 def figure_html(fig: Any) -> str:

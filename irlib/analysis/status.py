@@ -67,4 +67,4 @@ def status_page_text(*, service: str, status: str, as_of: pd.Timestamp, severity
         parts.append(f"Next update by {next_update_at(as_of, severity):%H:%M} UTC.")
     else:
         parts.append("We apologise for the disruption; a postmortem will follow.")
-    return "\n".join(parts) + "\n"
+    return "\n\n".join(p for p in parts if p) + "\n"  # one paragraph each
