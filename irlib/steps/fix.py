@@ -76,7 +76,7 @@ def root_cause(inv: Investigation) -> dict[str, Any]:
                      f"{abs(float(suspects[0].get('minutes_before_onset') or 0)):.0f} min before the onset")
     if broken.get("oom_killed") or _leak_suspected(inv):
         parts.append("memory grows steadily until the containers are OOMKilled at their limit and restart "
-                     "(a leak)" + (f"; {exhaustion.get('verdict')}" if exhaustion.get("verdict") else ""))
+                     "(a leak)" + (f"; {exhaustion.get('summary')}" if exhaustion.get("summary") else ""))
     if top_error.get("template"):
         parts.append(f"users see: {top_error['template']}")
     text = "; ".join(parts) if parts else ""
