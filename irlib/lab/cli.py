@@ -39,7 +39,8 @@ def main(argv: list[str]) -> int:
         cmd.add_argument("--dir", type=Path, default=None, help="lab directory (default: a new temp dir)")
         cmd.add_argument("--memory-limit-mb", type=int, default=96)
         if name != "up":
-            cmd.add_argument("--baseline", type=float, default=150.0, help="seconds of normal traffic first (over the 2 min suspect look-back)")
+            cmd.add_argument("--baseline", type=float, default=270.0,
+                             help="seconds of normal traffic first (past the warm-up and the 4 min alert look-back)")
             cmd.add_argument("--timeout", type=float, default=600.0)
         if name == "scenario":
             cmd.add_argument("number", type=int, choices=range(1, 6))

@@ -40,7 +40,7 @@ MiB = 1 << 20
 class LabSettings:
     memory_limit_mb: int = 96
     request_rate: float = 10.0
-    lookback: str = "10m"  # the webhook's window start before the first alert
+    lookback: str = "4m"  # the webhook's window start before the first alert (after the lab's warm-up)
     jobs: int = 2
 
 
