@@ -106,7 +106,7 @@ def _verify(args: argparse.Namespace) -> int:
     result = verify_run(run_dir, hmac_key=hmac_key_from_env(args.hmac_key_env), expected_hash=args.expect or None)
     for line in result.describe():
         print(line)
-    return 0 if result.ok else 1
+    return 0 if result.ok and result.complete else 1
 
 
 if __name__ == "__main__":

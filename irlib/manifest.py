@@ -164,12 +164,24 @@ class VerifyResult:
         if not self.manifest_found:
             return [f"NOT VERIFIED: {self.run_dir} has no {MANIFEST_NAME}. The run was killed before it wrote its "
                     f"manifest, or this is not a run directory; none of its files can be trusted as evidence."]
-        lines = [("OK" if self.ok else "TAMPERED OR DAMAGED") + f": {self.run_dir}",
-                 f"manifest sha256 {self.manifest_hash}"]
+        lines = [self._verdict(), f"manifest sha256 {self.manifest_hash}"]
         lines += _problem_lines(self)
         lines.append(f"{self.files_checked} file(s) listed; run {'complete' if self.complete else 'INCOMPLETE'} "
                      "when the manifest was written")
         return lines
+
+
+    @property
+    def listed_intact(self) -> bool:
+        """Every file the manifest lists is present and unchanged (whatever else is in the directory)."""
+        return (self.manifest_found and not self.manifest_error and self.hash_matches
+                and not (self.edited or self.missing or self.renamed) and self.signature != "invalid")
+
+    def _verdict(self) -> str:
+        if not self.complete and self.listed_intact:
+            return (f"INCOMPLETE RUN: {self.run_dir}: the runner stopped after its last checkpoint; the "
+                    f"{self.files_checked} file(s) its manifest lists are intact, anything written later is not covered")
+        return ("OK" if self.ok else "TAMPERED OR DAMAGED") + f": {self.run_dir}"
 
 
 def _problem_lines(result: VerifyResult) -> list[str]:
@@ -181,7 +193,9 @@ def _problem_lines(result: VerifyResult) -> list[str]:
                      "or replaced")
     lines += [f"edited: {p} (content differs from its recorded sha256)" for p in result.edited]
     lines += [f"missing: {p} (listed in the manifest, not on disk)" for p in result.missing]
-    lines += [f"added: {p} (on disk, not in the manifest)" for p in result.added]
+    later = "not covered: {} (written after the last checkpoint of a run that did not finish)"
+    lines += [(later if not result.complete else "added: {} (on disk, not in the manifest)").format(p)
+              for p in result.added]
     lines += [f"renamed: {old} -> {new} (same content, different name)" for old, new in result.renamed]
     lines += [f"incomplete leftover (temporary file of a killed writer, not evidence): {p}" for p in result.leftovers]
     lines.append(_signature_line(result))

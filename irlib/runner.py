@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from .execute import StepOutcome, StepTask, run_step
 from .fsutil import write_json, write_text
 from .incident import Incident, load_incident
 from .investigation import resolve_replay
-from .steps_catalog import BY_NUMBER, EVIDENCE_STEPS, Step, select_steps
+from .steps_catalog import EVIDENCE_STEPS, Step, select_steps
 from .timeutil import utc_now
 
 if TYPE_CHECKING:
@@ -96,20 +96,34 @@ def run_incident(params: Path, *, steps: list[str] | str | None = None, replay: 
         state["snapshot"] = snapshot_expiring(incident, run_dir, clock)
         _save_state(run_dir, state)
     tasks = {s.number: _task(s, incident, run_dir, bundle, clock, timeout_s) for s in selected}
-    outcomes = _execute(selected, tasks, incident, max(1, jobs), say)
-    from .report import build_report, write_step_outputs
+    checkpoint(run_dir, state, "started")
 
-    for step in selected:
-        outcome, rendered = outcomes[step.number]
+    def finished(step: Step, outcome: StepOutcome, rendered: "RenderedStep") -> None:
+        from .report import write_step_outputs
+
         write_step_outputs(run_dir, step, rendered)
         state["steps"][step.number].update(status=outcome.status, duration_s=round(outcome.duration_s, 2),
                                            error=outcome.error, failed_cell=outcome.failed_cell)
+        _save_state(run_dir, state)
+
+    outcomes = _execute(selected, tasks, incident, max(1, jobs), say, finished,
+                        lambda stage: checkpoint(run_dir, state, f"stage {stage} done"))
+    from .report import build_report
+
     state["finished_at"] = utc_now().isoformat()
     state["complete"] = True
     _save_state(run_dir, state)
     index, manifest_hash = build_report(run_dir)
     say(f"report: {index}")
-    return RunResult(run_dir, index, [(s.number, outcomes[s.number][0].status) for s in selected], manifest_hash)
+    return RunResult(run_dir, index, [(s.number, outcomes[s.number].status) for s in selected], manifest_hash)
+
+
+def checkpoint(run_dir: Path, state: dict, label: str) -> None:
+    """A provisional manifest (``complete: false``): if the runner is killed, what was written so far can still
+    be verified; the final manifest replaces it."""
+    from .manifest import write_manifest
+
+    write_manifest(run_dir, complete=False, redaction={}, extra={"incident": state["incident"], "checkpoint": label})
 
 
 def snapshot_expiring(incident: Incident, run_dir: Path, clock: pd.Timestamp) -> dict[str, str]:
@@ -151,25 +165,30 @@ def _task(step: Step, incident: Incident, run_dir: Path, bundle: Path | None, cl
 Done = tuple[StepOutcome, "RenderedStep"]
 
 
-def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, jobs: int,
-             say: Progress) -> dict[str, Done]:
-    """Run the steps stage by stage in a pool of worker processes; each worker also redacts and renders."""
-    done: dict[str, Done] = {}
+def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, jobs: int, say: Progress,
+             finished: Callable[[Step, StepOutcome, "RenderedStep"], None],
+             stage_done: Callable[[int], None]) -> dict[str, StepOutcome]:
+    """Run the steps stage by stage in a pool of worker processes (each worker also redacts and renders); hand
+    each step to ``finished`` as it completes and call ``stage_done`` after each stage."""
+    outcomes: dict[str, StepOutcome] = {}
     red = {"emails": bool(incident.redaction.get("emails")), "ips": bool(incident.redaction.get("ips"))}
     with ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker,
                              initargs=(os.getpid(),)) as pool:
         for stage in sorted({s.stage for s in steps}):
-            pending: dict[str, Future[Done]] = {}
+            pending: dict[Future[Done], Step] = {}
             for step in (s for s in steps if s.stage == stage):
                 say(f"[{step.name}] running")
-                pending[step.number] = pool.submit(run_and_render, tasks[step.number], step, incident.id,
-                                                   incident.title, red)
-            for number, future in pending.items():
-                done[number] = _outcome(BY_NUMBER[number], future, tasks[number], incident, red)
-                o = done[number][0]
-                say(f"[{tasks[number].notebook.stem}] {o.status} in {o.duration_s:.1f} s"
-                    + (f": {o.error}" if o.error else ""))
-    return done
+                future = pool.submit(run_and_render, tasks[step.number], step, incident.id, incident.title, red)
+                pending[future] = step
+            for future in as_completed(pending):
+                step = pending[future]
+                outcome, rendered = _outcome(step, future, tasks[step.number], incident, red)
+                outcomes[step.number] = outcome
+                finished(step, outcome, rendered)
+                say(f"[{step.name}] {outcome.status} in {outcome.duration_s:.1f} s"
+                    + (f": {outcome.error}" if outcome.error else ""))
+            stage_done(stage)
+    return outcomes
 
 
 def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, bool]) -> Done:

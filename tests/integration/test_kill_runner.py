@@ -135,9 +135,13 @@ def test_sigkill_leaves_complete_files_and_an_honest_verify(point: str, params: 
     has_manifest = (run_dir / "manifest.json").is_file()
     print(f"kill at {point}: {len(files) - len(leftovers)} complete file(s), {len(leftovers)} temporary leftover(s), "
           f"manifest {'yes' if has_manifest else 'no'}, verify exit {done.returncode}")
-    if has_manifest:
+    if has_manifest and json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))["complete"]:
         assert done.returncode == 0, done.stdout
         assert done.stdout.startswith("OK")
+    elif has_manifest:  # a checkpoint manifest: what it lists verifies; the run is reported incomplete
+        assert done.returncode == 1, done.stdout
+        assert done.stdout.startswith("INCOMPLETE RUN"), done.stdout
+        assert "edited:" not in done.stdout and "missing:" not in done.stdout, done.stdout
     else:
         assert done.returncode == 1, done.stdout
         assert "NOT VERIFIED" in done.stdout and "no manifest.json" in done.stdout and "killed" in done.stdout

@@ -207,3 +207,20 @@ def test_symlinks_are_listed_not_followed(tmp_path: Path, monkeypatch: pytest.Mo
     (run / "link-to-outside").unlink()
     (run / "link-to-outside").symlink_to(tmp_path)
     assert verify_run(run).edited == ["link-to-outside"]
+
+
+def test_checkpoint_manifest_of_a_killed_run(tmp_path: Path) -> None:
+    """A provisional manifest verifies for what it lists; later files are named as not covered; exit non-zero."""
+    from irlib.cli import main
+    from irlib.manifest import verify_run, write_manifest
+
+    run = tmp_path / "run"
+    (run / "evidence").mkdir(parents=True)
+    (run / "evidence" / "a.json").write_text("{}\n")
+    write_manifest(run, complete=False, redaction={}, extra={"checkpoint": "stage 1 done"})
+    (run / "evidence" / "b.json").write_text("{}\n")
+    result = verify_run(run)
+    assert result.listed_intact and not result.ok and result.added == ["evidence/b.json"]
+    lines = result.describe()
+    assert lines[0].startswith("INCOMPLETE RUN") and any("not covered: evidence/b.json" in x for x in lines)
+    assert main(["verify", str(run)]) == 1
