@@ -152,6 +152,13 @@ class Lab:
         exporter = make_exporter(self._kube_metrics)
         self._serve(exporter)
         self.rollout("v1", "initial release", [])
+        self.background(self._keep_in_sync)
+
+    def _keep_in_sync(self) -> None:
+        """A real API server serves container logs live: refresh the stand-in's copy every second."""
+        while not self.stopping.wait(1.0):
+            if self.mirror is not None:
+                self.mirror.sync()
 
     def _start_monitoring(self) -> None:
         assert self.pg is not None
