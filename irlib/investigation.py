@@ -82,8 +82,13 @@ class Investigation:
     # -- fetching -------------------------------------------------------------------------------------------------
     def collect(self, source: str, method: str, args: dict[str, Any]) -> pd.DataFrame:
         """Fetch through ``source.method(**args)``, record the evidence, return the (redacted) frame."""
-        schema = schema_of(registry.source_class(source), method)
+        cls = registry.source_class(source)
+        schema = schema_of(cls, method)
         args = {k: _plain(v) for k, v in sorted(args.items())}
+        live_args = dict(args)
+        scope = getattr(cls, "call_scope", None)
+        if scope is not None:  # what else decides the answer (e.g. the query a signal name resolves to)
+            args = {**args, **{k: _plain(v) for k, v in scope(self.incident, method, args).items()}}
         existing = self.store.find(source, method, args)
         if existing is not None and existing.status == "ok":
             self.used.append(existing)
@@ -92,7 +97,7 @@ class Investigation:
             id=evidence_id(self.step, source, method, args), source=source, method=method, args=args, query="",
             window=_window_of(args, self.incident), collected_at=utc_now().isoformat(), rows=0, columns=[],
             step=self.step)
-        frame = self._answer(record, source, method, args, schema)
+        frame = self._answer(record, source, method, args, live_args, schema)
         frame = self.redactor.frame(frame)
         record.query = self.redactor.text(record.query)
         record.reason = self.redactor.text(record.reason)
@@ -107,9 +112,10 @@ class Investigation:
                        dict(self.redactor.counts))
 
     def _answer(self, record: EvidenceRecord, source: str, method: str, args: dict[str, Any],
-                schema: dict[str, str]) -> pd.DataFrame:
+                live_args: dict[str, Any], schema: dict[str, str]) -> pd.DataFrame:
         try:
-            fetched = self._replay(source, method, args) if self.replay_store else self._live(source, method, args)
+            fetched = self._replay(source, method, args) if self.replay_store else \
+                self._live(source, method, live_args)
         except SourceUnavailable as exc:
             record.status, record.reason, record.query = "unavailable", exc.reason, exc.query
             return conform(None, schema)
@@ -140,7 +146,7 @@ class Investigation:
 
     def _replay(self, source: str, method: str, args: dict[str, Any]) -> "_Replayed":
         assert self.replay_store is not None
-        record = self.replay_store.find(source, method, args) or _loose_match(self.replay_store, source, method, args)
+        record = self.replay_store.find(source, method, args)
         if record is None:
             raise SourceUnavailable(source, f"the replay bundle {self.replay_store.run_dir} holds no evidence for "
                                     f"{call_key(source, method, args)}", query="")
@@ -172,7 +178,11 @@ class Investigation:
 
     def gap(self, source: str, method: str, **args: Any) -> str:
         """Why the fetch ``source.method(**args)`` of this run has no data ("" when it was collected)."""
-        record = self.store.find(source, method, {k: _plain(v) for k, v in args.items()})
+        plain = {k: _plain(v) for k, v in args.items()}
+        scope = getattr(registry.source_class(source), "call_scope", None)
+        if scope is not None:
+            plain = {**plain, **{k: _plain(v) for k, v in scope(self.incident, method, plain).items()}}
+        record = self.store.find(source, method, plain)
         if record is None or record.status == "ok":
             return ""
         return f"{source}.{method}: {record.status}: {record.reason}"
@@ -190,14 +200,6 @@ class _Replayed(Fetched):
                  status: str, reason: str) -> None:
         super().__init__(frame=frame, query=query, truncated=truncated, notes=notes)
         self.origin, self.status, self.reason = origin, status, reason
-
-
-def _loose_match(store: EvidenceStore, source: str, method: str, args: dict[str, Any]) -> EvidenceRecord | None:
-    """A recorded call that differs only in its time arguments (a replay with a shifted window)."""
-    def strip(a: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in a.items() if k not in TIME_ARGS}
-    matches = [r for r in store.records() if r.source == source and r.method == method and strip(r.args) == strip(args)]
-    return matches[-1] if matches else None
 
 
 def _plain(value: Any) -> Any:

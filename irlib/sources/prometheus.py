@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import QueryError, SourceUnavailable
 from ..frames import UTC_TS, conform
+from ..incident import Incident
 from ..promql import escape_label_value, format_duration, pack_queries, parse_duration
 from ..timeutil import as_utc
 from .base import Fetched, fetcher
@@ -101,6 +102,14 @@ class PrometheusSource:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise SourceUnavailable(SOURCE, f"unexpected /api/v1/query answer: {exc}", query=described) from exc
         return Fetched(frame, described)
+
+    @staticmethod
+    def call_scope(incident: Incident, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """What decides a fetch besides its arguments: a signal's answer depends on the query its name resolves
+        to for this incident, so replay and reuse match on that query too."""
+        if method != "signal":
+            return {}
+        return {"query": pack_queries(incident).get(str(args.get("name")), "")}
 
     @fetcher(SIGNAL_SCHEMA)
     def signal(self, *, name: str, start: pd.Timestamp, end: pd.Timestamp, step: str | None = None) -> Fetched:
