@@ -154,7 +154,7 @@ class VerifyResult:
     def ok(self) -> bool:
         return (self.manifest_found and not self.manifest_error and self.hash_matches
                 and not (self.edited or self.missing or self.added or self.renamed)
-                and self.signature != "invalid")
+                and self.signature not in ("invalid", "missing"))
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ok": self.ok, "hash_matches": self.hash_matches}
@@ -175,7 +175,7 @@ class VerifyResult:
     def listed_intact(self) -> bool:
         """Every file the manifest lists is present and unchanged (whatever else is in the directory)."""
         return (self.manifest_found and not self.manifest_error and self.hash_matches
-                and not (self.edited or self.missing or self.renamed) and self.signature != "invalid")
+                and not (self.edited or self.missing or self.renamed) and self.signature not in ("invalid", "missing"))
 
     def _verdict(self) -> str:
         if not self.complete and self.listed_intact:
@@ -208,7 +208,9 @@ def _signature_line(result: VerifyResult) -> str:
             return (f"signature: absent, although the manifest says it was signed ({SIGNATURE_NAME} deleted, or the "
                     "writer was killed before writing it)")
         return "signature: absent (the run was not signed)"
-    return {"valid": "signature: valid (HMAC-SHA256 matches the key)",
+    return {"missing": "signature: MISSING although a key was given (the run was not signed, or its signature "
+                       "was deleted); it cannot be trusted as signed evidence",
+            "valid": "signature: valid (HMAC-SHA256 matches the key)",
             "invalid": "signature: INVALID (the manifest or its signature was changed, or the key is wrong)",
             "no key": f"signature: present but not checked (no key given; set {HMAC_ENV})"}[result.signature]
 
@@ -235,7 +237,9 @@ def verify_run(run_dir: Path, *, hmac_key: bytes | None = None, expected_hash: s
 def _signature_status(run_dir: Path, data: bytes, key: bytes | None) -> str:
     sig_path = run_dir / SIGNATURE_NAME
     if not sig_path.is_file():
-        return "absent"
+        # with a key in hand, an unsigned run is not trusted: the signature may have been deleted and the
+        # manifest rewritten (with "signed": false) to match edited evidence
+        return "missing" if key is not None else "absent"
     if key is None:
         return "no key"
     recorded = sig_path.read_text(encoding="ascii", errors="replace").strip().lower()

@@ -149,15 +149,18 @@ def test_signature_valid_with_the_key_and_reported_without_it(tmp_path: Path,
     assert wrong.signature == "invalid" and not wrong.ok
     (run / SIGNATURE_NAME).unlink()
     unsigned = verify_run(run, hmac_key=KEY, expected_hash=digest)
-    assert unsigned.signature == "absent" and unsigned.signature_expected
-    assert any("says it was signed" in line for line in unsigned.describe())
+    assert unsigned.signature == "missing" and unsigned.signature_expected and not unsigned.ok
+    assert any("MISSING" in line for line in unsigned.describe())
+    without_key = verify_run(run, expected_hash=digest)
+    assert without_key.signature == "absent" and any("says it was signed" in line for line in without_key.describe())
 
 
 def test_rewriting_without_a_key_removes_a_stale_signature(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = _run(tmp_path)
     _write(run, monkeypatch, key=KEY)
     _write(run, monkeypatch)
-    assert not (run / SIGNATURE_NAME).exists() and verify_run(run, hmac_key=KEY).ok
+    assert not (run / SIGNATURE_NAME).exists() and verify_run(run).ok
+    assert verify_run(run, hmac_key=KEY).signature == "missing"  # with the key in hand, unsigned is not trusted
 
 
 def test_temp_files_of_a_killed_writer_are_leftovers_not_evidence(tmp_path: Path,
@@ -224,3 +227,29 @@ def test_checkpoint_manifest_of_a_killed_run(tmp_path: Path) -> None:
     lines = result.describe()
     assert lines[0].startswith("INCOMPLETE RUN") and any("not covered: evidence/b.json" in x for x in lines)
     assert main(["verify", str(run)]) == 1
+
+
+def test_a_deleted_signature_fails_when_the_key_is_given(tmp_path: Path, monkeypatch) -> None:
+    """Forgery: edit a finding, re-hash it in the manifest, mark it unsigned, delete the signature."""
+    import hashlib
+    import json
+
+    from irlib.manifest import verify_run, write_manifest
+
+    run = tmp_path / "run"
+    (run / "findings").mkdir(parents=True)
+    (run / "findings" / "severity.json").write_text('{"value": {"level": "P0"}}\n')
+    monkeypatch.setenv("IRLIB_HMAC_KEY", "s3cret")
+    write_manifest(run, complete=True, redaction={}, extra={})
+    assert (run / "manifest.sig").is_file() and verify_run(run, hmac_key=b"s3cret").ok
+    (run / "findings" / "severity.json").write_text('{"value": {"level": "P2"}}\n')
+    manifest = json.loads((run / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        data = (run / entry["path"]).read_bytes()
+        entry["sha256"], entry["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    manifest["signed"] = False
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (run / "manifest.sig").unlink()
+    forged = verify_run(run, hmac_key=b"s3cret")
+    assert not forged.ok and forged.signature == "missing"
+    assert any("MISSING" in line for line in forged.describe())
