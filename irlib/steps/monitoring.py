@@ -11,9 +11,9 @@ from . import common, facts
 from .checks import all_passed, run_tools
 
 # (signal, how the pods' series are folded, recording-rule name, direction)
-RULE_SIGNALS = (("error_ratio", "max", "service:error_ratio:rate5m", "up"),
-                ("latency_p99", "max", "service:latency_p99:5m", "up"),
-                ("memory_working_set", "max", "service:memory_working_set:max", "up"))
+RULE_SIGNALS = (("error_ratio", "max", "service:error_ratio", "up"),
+                ("latency_p99", "max", "service:latency_p99_seconds", "up"),
+                ("memory_working_set", "max", "service:memory_working_set_bytes:max", "up"))
 ARTIFACTS = "artifacts"
 
 
@@ -29,13 +29,20 @@ def _generate(inv: Investigation):  # -> AlertRules
         if len(values):
             signals.append(RuleSignal(name=name, metric=metric, series=values,
                                       labels={"service": inv.incident.service["name"]},
-                                      record_expr=_folded(queries.get(name, ""), how), direction=direction))
+                                      record_expr=_recorded(queries.get(name, ""), how, inv.incident.service["name"]),
+                                      direction=direction))
     return generate_alert_rules(signals, onset, incident_id=inv.incident.id, service=inv.incident.service["name"],
                                 rules_file="alert-rules.yml") if onset is not None and signals else None
 
 
-def _folded(query: str, how: str) -> str | None:
-    return f"{how}({query})" if query else None
+def _recorded(query: str, how: str, service: str) -> str | None:
+    """The recording rule: the signal folded over pods, labelled with the service the alert selects on."""
+    from ..promql import escape_label_value
+
+    if not query:
+        return None
+    return f'label_replace({how}({query}), "service", "{escape_label_value(service)}", "", "")'
+
 
 
 def _artifacts(inv: Investigation) -> Path:
