@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ SPEC: dict[str, Any] = {
                 "output_max_kb": (_INT, False)}, False),
 }
 
+_INCIDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "error_ratio_p0": 0.5,      # at or above: effectively an outage
     "error_ratio_p1": 0.05,     # at or above: major degradation
@@ -176,6 +179,10 @@ def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
         window = Window(window_raw["start"], window_raw["end"])
     except TimeParseError as exc:
         raise ParameterError(str(exc), path=str(path), key="window.end") from exc
+    incident_id = checked["incident"]["id"]
+    if not _INCIDENT_ID.fullmatch(incident_id):
+        raise ParameterError("must start with a letter or digit and hold only letters, digits, '.', '_' and '-' "
+                             "(it names the report folder)", path=str(path), key="incident.id")
     thresholds = {**DEFAULT_THRESHOLDS, **checked.get("thresholds", {})}
     override = checked.get("severity_override")
     if override is not None and override not in ("P0", "P1", "P2"):

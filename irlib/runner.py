@@ -64,7 +64,7 @@ def default_reports_dir() -> Path:
 
 def new_run_dir(reports_dir: Path, incident_id: str, clock: pd.Timestamp, suffix: str = "") -> Path:
     """Create and return a new, never-reused run directory ``reports/<incident>/<UTC stamp>[-suffix][-n]``."""
-    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in incident_id) or "incident"
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in incident_id).strip(".") or "incident"
     stamp = clock.tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ") + (f"-{suffix}" if suffix else "")
     base = Path(reports_dir) / safe_id
     base.mkdir(parents=True, exist_ok=True)

@@ -20,8 +20,10 @@ def onset_signals(inv: Investigation) -> dict[str, pd.Series]:
     if not records.empty:
         errors = records[records["level"].isin(common.ERROR_LEVELS) & records["timestamp"].notna()]
         if not errors.empty:
+            w = inv.incident.window
+            minutes = pd.date_range(w.start.floor("1min"), w.end, freq="1min")
             per_min = errors.set_index("timestamp").resample("1min").size().astype("float64")
-            out["error_log_rate"] = per_min
+            out["error_log_rate"] = per_min.reindex(minutes, fill_value=0.0)  # quiet minutes count as 0
     return {k: v for k, v in out.items() if len(v)}
 
 

@@ -91,9 +91,12 @@ def consistency(inv: Investigation) -> Answer:
             rows.append({"check": check["name"], "passed": bool(row["passed"]),
                          "result": f"{row['result_rows']} row(s); value {row['value']}"})
     failed = [r["check"] for r in rows if r["passed"] is False]
-    ans.say(f"{len(rows) - len(failed)} of {len(rows)} checks pass" + (f"; failing: {', '.join(failed)}" if failed
-                                                                       else "") + ".")
-    inv.record("consistency", rows, summary=f"{len(rows) - len(failed)} of {len(rows)} checks pass")
+    not_run = [r["check"] for r in rows if r["passed"] is None]
+    passed = len(rows) - len(failed) - len(not_run)
+    verdict = f"{passed} of {len(rows)} checks pass" + (f"; failing: {', '.join(failed)}" if failed else "") + \
+        (f"; could not run: {', '.join(not_run)}" if not_run else "")
+    ans.say(verdict + ".")
+    inv.record("consistency", rows, summary=verdict)
     return ans.table("Checks", pd.DataFrame(rows))
 
 

@@ -20,6 +20,7 @@ BAD = {
     "naive timestamp": (GOOD.replace('declared_at: "2026-11-20T14:30:00Z"', 'declared_at: "2026-11-20T14:30:00"'),
                         "incident.declared_at"),
     "end before start": (GOOD.replace('end: "2026-11-20T15:00:00Z"', 'end: "2026-11-20T12:00:00Z"'), "window.end"),
+    "incident id escaping reports/": (GOOD.replace("id: cli-test", 'id: ".."'), "incident.id"),
     "missing log file": (GOOD + "sources: {logs: [{name: app, path: /nonexistent/app.log}]}\n", "sources.logs[0].path"),
 }
 
