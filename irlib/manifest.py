@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,17 @@ def _entry(path: Path, rel: str) -> FileEntry | None:
         if path.is_symlink():
             target = os.readlink(path).encode("utf-8", "surrogateescape")
             return FileEntry(rel, len(target), hashlib.sha256(b"symlink:" + target).hexdigest())
-        return FileEntry(rel, path.stat().st_size, sha256_file(path))
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # a FIFO, socket or device is never evidence and must not be read (a FIFO would block forever):
+            # it is listed by kind, so verify names it as added or changed
+            kind = "fifo" if stat.S_ISFIFO(info.st_mode) else "socket" if stat.S_ISSOCK(info.st_mode) else "device"
+            return FileEntry(rel, 0, hashlib.sha256(f"special:{kind}".encode()).hexdigest())
+        return FileEntry(rel, info.st_size, sha256_file(path))
     except FileNotFoundError:  # removed while we were listing (a writer renaming its temporary file)
         return None
+    except OSError as exc:  # unreadable: still listed, with a digest no file content can have
+        return FileEntry(rel, -1, hashlib.sha256(f"unreadable:{exc.errno}".encode()).hexdigest())
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
@@ -162,8 +171,12 @@ class VerifyResult:
     def describe(self) -> list[str]:
         """Human-readable lines naming every problem file; the first line is the verdict."""
         if not self.manifest_found:
+            if not (Path(self.run_dir) / "run.json").is_file():
+                return [f"NOT VERIFIED: {self.run_dir} has no {MANIFEST_NAME} and no run.json: it was not written by "
+                        "`irlib run` (an interactive notebook session is never sealed, or this is not a run "
+                        "directory); none of its files can be trusted as evidence."]
             return [f"NOT VERIFIED: {self.run_dir} has no {MANIFEST_NAME}. The run was killed before it wrote its "
-                    f"manifest, or this is not a run directory; none of its files can be trusted as evidence."]
+                    f"manifest; none of its files can be trusted as evidence."]
         lines = [self._verdict(), f"manifest sha256 {self.manifest_hash}"]
         lines += _problem_lines(self)
         lines.append(f"{self.files_checked} file(s) listed; run {'complete' if self.complete else 'INCOMPLETE'} "

@@ -253,3 +253,21 @@ def test_a_deleted_signature_fails_when_the_key_is_given(tmp_path: Path, monkeyp
     forged = verify_run(run, hmac_key=b"s3cret")
     assert not forged.ok and forged.signature == "missing"
     assert any("MISSING" in line for line in forged.describe())
+
+
+def test_special_files_are_named_not_read(tmp_path: Path) -> None:
+    """A FIFO (which would block a reader forever) or a socket in a run is reported, never opened."""
+    import os
+    import socket
+
+    from irlib.manifest import verify_run, write_manifest
+
+    run = tmp_path / "run"
+    (run / "evidence").mkdir(parents=True)
+    (run / "run.json").write_text("{}\n")
+    write_manifest(run, complete=True, redaction={}, extra={})
+    os.mkfifo(run / "evidence" / "pipe.parquet")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(run / "evidence" / "sock"))
+        result = verify_run(run)
+    assert not result.ok and result.added == ["evidence/pipe.parquet", "evidence/sock"]
