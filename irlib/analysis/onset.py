@@ -174,12 +174,14 @@ def detect_onset(series: pd.Series, *, direction: str | None = None) -> ChangePo
     return None
 
 
-def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Timedelta = "5min") -> Onset:
+def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Timedelta = "5min",
+                   directions: Mapping[str, str] | None = None) -> Onset:
     """One onset estimate from several signals (error ratio, latency, memory, template rates ...).
 
     Each signal's first change point is found; the largest group of signals whose change points lie within
-    ``agree_within`` of each other wins (ties: the earliest group), and the onset is the earliest time in that
-    group.  ``confidence`` = (agreeing / signals with enough data) × mean strength, where a change's strength is
+    ``agree_within`` of each other wins (ties: the earliest group), and the onset is the mean of the group's
+    change points, so one noisy signal that changes early (latency under load) does not set it alone.
+    ``directions`` (signal → "up"/"down") keeps only changes for the worse: a latency drop is no onset.  ``confidence`` = (agreeing / signals with enough data) × mean strength, where a change's strength is
     min(1, |shift| / 12 sigmas).  No change anywhere gives ``time=None`` and confidence 0.
     """
     tolerance = pd.Timedelta(agree_within)
@@ -189,7 +191,7 @@ def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Time
     for name, series in signals.items():
         if len(_clean(series)) >= MIN_POINTS:
             considered.append(name)
-        point = detect_onset(series)
+        point = detect_onset(series, direction=(directions or {}).get(name))
         per_signal[name] = point.time if point else None
         if point:
             points[name] = point
@@ -197,7 +199,8 @@ def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Time
         why = "no signal changed significantly" if considered else "no signal had enough data points"
         return Onset(None, 0.0, [], per_signal, considered, why)
     group = _best_group(points, tolerance)
-    time = min(points[name].time for name in group)
+    times = [points[name].time for name in group]
+    time = min(times) + (sum((t - min(times) for t in times), pd.Timedelta(0)) / len(times))  # their mean
     strength = float(np.mean([min(1.0, abs(points[n].magnitude) / 12.0) for n in group]))
     confidence = round(len(group) / max(1, len(considered)) * strength, 3)
     why = (f"{len(group)} of {len(considered)} signals changed within {tolerance.total_seconds() / 60:g} min of {time.isoformat()}: "

@@ -27,6 +27,13 @@ def onset_signals(inv: Investigation) -> dict[str, pd.Series]:
     return {k: v for k, v in out.items() if len(v)}
 
 
+def agreement_window(inv: Investigation) -> pd.Timedelta:
+    """How close the signals' change points must be to count as one onset: a sixth of the incident window,
+    between 2 and 15 minutes (a spurious wobble early in a short window must not join the real change)."""
+    sixth = inv.incident.window.duration / 6
+    return min(max(sixth, pd.Timedelta(minutes=2)), pd.Timedelta(minutes=15))
+
+
 def onset(inv: Investigation) -> dict[str, Any]:
     """The onset finding: {time, confidence, signals, per_signal, explanation}."""
     return inv.cached("onset", lambda: _onset(inv))
@@ -38,7 +45,8 @@ def _onset(inv: Investigation) -> dict[str, Any]:
         return found
     from ..analysis.onset import combine_onsets
 
-    est = combine_onsets(onset_signals(inv))
+    signals = onset_signals(inv)
+    est = combine_onsets(signals, agree_within=agreement_window(inv), directions={name: "up" for name in signals})
     value = {"time": est.time.isoformat() if est.time is not None else None, "confidence": est.confidence,
              "signals": list(est.agreeing), "explanation": est.explanation,
              "per_signal": {k: (v.isoformat() if v is not None else None) for k, v in est.per_signal.items()}}
