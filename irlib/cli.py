@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     except IrlibError as exc:
         print(f"irlib: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. a reports directory that cannot be created
+        print(f"irlib: {exc.strerror or exc}: {exc.filename or ''}; check the path and its permissions",
+              file=sys.stderr)
+        return 2
 
 
 def _demo_params() -> Path:
@@ -83,6 +87,9 @@ def _run(params: Path, *, steps: str, replay: str, jobs: int, reports: str, time
 
     if jobs < 1:
         raise ParameterError("must be at least 1", key="--jobs")
+    if timeout < 0:
+        raise ParameterError("must be a positive number of seconds (0: the parameters' or the default limit)",
+                             key="--timeout")
     if replay and not Path(replay).is_dir():
         raise ParameterError(f"{replay} is not a directory; give a run directory to replay", key="--replay")
     say = _progress(time.monotonic())

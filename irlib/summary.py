@@ -28,11 +28,19 @@ def summary_html(findings: dict[str, Any]) -> str:
                   f"{esc(', '.join(onset.get('signals', [])))})" if onset.get("time") else
          "not established from the evidence"),
         ("Top suspect", f"{esc(suspects[0].get('name'))} — {esc(suspects[0].get('reason'))}" if suspects else
-         "no change preceded the onset in the look-back window"),
-        ("Top error", esc(top_error.get("template")) if top_error.get("template") else "no error template found"),
-        ("Predicted exhaustion", esc(oom.get("summary")) if oom.get("summary") else "no resource trend to "
-         "exhaustion found"),
+         _absent(findings, "suspects", "no known change preceded the onset in the look-back window")),
+        ("Top error", esc(top_error.get("template")) if top_error.get("template") else
+         _absent(findings, "top_error_template", "no error or warning template in the logs")),
+        ("Predicted exhaustion", esc(oom.get("summary")) if oom.get("summary") else
+         _absent(findings, "exhaustion", "no resource trend to exhaustion found")),
         ("Root cause", esc(cause.get("text")) if cause.get("text") else "not established yet"),
     ]
     body = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f"<h2>Summary</h2><table>{body}</table>"
+
+
+def _absent(findings: dict[str, Any], name: str, negative: str) -> str:
+    """A negative answer only when the step that would have found it ran and recorded it; else "not established"."""
+    if name in findings:
+        return negative
+    return "not established (the step that finds it did not run or did not record it)"

@@ -147,8 +147,13 @@ def _step_seconds(series: pd.Series) -> float:
 def recent_changes(inv: Investigation) -> Answer:
     ans = Answer("What changed shortly before it started?")
     ranked = facts.suspects(inv)
-    if ranked.empty:
-        ans.say(f"No change in the {common.lookback_min(inv):.0f} min before the onset: nothing is blamed.")
+    history_gap = common.gap(inv, "kubernetes", "rollout_history", namespace=inv.incident.namespace,
+                             selector=inv.incident.selector)
+    if ranked.empty and (history_gap or facts.onset_time(inv) is None):
+        ans.say("No suspect can be named: " + ("the rollout history is unavailable" if history_gap else
+                                               "no onset was established") + " (see below).")
+    elif ranked.empty:
+        ans.say(f"No known change in the {common.lookback_min(inv):.0f} min before the onset: nothing is blamed.")
     else:
         top = ranked.iloc[0]
         ans.say(f"Top suspect: {top['name']} — {top['reason']}")
@@ -201,7 +206,8 @@ def status_update(inv: Investigation) -> Answer:
     imp = inv.finding("impact") or impact_facts(inv)
     suspects = inv.finding("suspects") or []
     onset = facts.onset_time(inv)
-    impact_text = f"{common.fmt_pct(imp.get('affected_fraction'))} of requests failing since the onset"
+    impact_text = (f"{common.fmt_pct(imp.get('affected_fraction'))} of requests failing since the onset"
+                   if imp.get("affected_fraction") is not None else "not measured yet (no request metrics)")
     action = (f"investigating {suspects[0]['name']} as the likely trigger" if suspects else
               "investigating; no recent change identified")
     internal = internal_update(incident_id=inv.incident.id, title=inv.incident.title, severity=sev,

@@ -1,6 +1,7 @@
 """Run generated artifacts through their real tools (promtool, python, pytest) in a scratch directory."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -9,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 TOOL_TIMEOUT_S = 120
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 OUTPUT_TAIL = 1500
 
 
@@ -28,7 +30,8 @@ def run_tools(files: list[Path], commands: list[tuple[str, list[str]]]) -> pd.Da
                 status, output = done.returncode, done.stdout + done.stderr
             except subprocess.TimeoutExpired:
                 status, output = -1, f"timed out after {TOOL_TIMEOUT_S} s"
-            rows.append({"command": label, "exit status": status, "output": output.strip()[-OUTPUT_TAIL:]})
+            rows.append({"command": label, "exit status": status,
+                         "output": _ANSI.sub("", output).strip()[-OUTPUT_TAIL:]})
     return pd.DataFrame(rows, columns=["command", "exit status", "output"])
 
 

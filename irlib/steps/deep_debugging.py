@@ -95,7 +95,7 @@ def reproduction(inv: Investigation) -> Answer:
                          f"limit of {limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else
                          f"{len(oom)} container(s) OOMKilled"))
     top = inv.finding("top_error_template")
-    if top:
+    if top and top.get("template"):
         rows.append(("signature", str(top.get("template"))))
     if not rows:
         return ans.lack("no error record, rollout or pod status to build a reproduction from")

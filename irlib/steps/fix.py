@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis.text import fmt_duration
 from ..display import Answer
 from ..investigation import Investigation
 from . import common, facts
@@ -72,8 +73,9 @@ def root_cause(inv: Investigation) -> dict[str, Any]:
     broken = inv.finding("broken") or {}
     parts = []
     if suspects:
-        parts.append(f"{suspects[0]['name']} ({suspects[0].get('detail') or 'no change-cause recorded'}), "
-                     f"{abs(float(suspects[0].get('minutes_before_onset') or 0)):.0f} min before the onset")
+        minutes = float(suspects[0].get("minutes_before_onset") or 0)
+        when = f"{fmt_duration(abs(minutes) * 60)} {'before' if minutes >= 0 else 'after'} the estimated onset"
+        parts.append(f"{suspects[0]['name']} ({suspects[0].get('detail') or 'no change-cause recorded'}), {when}")
     if broken.get("oom_killed") or _leak_suspected(inv):
         parts.append("memory grows steadily until the containers are OOMKilled at their limit and restart "
                      "(a leak)" + (f"; {exhaustion.get('summary')}" if exhaustion.get("summary") else ""))

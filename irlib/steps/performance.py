@@ -21,6 +21,15 @@ def per_pod(frame: pd.DataFrame) -> dict[str, pd.Series]:
             for pod, part in frame.assign(pod=pods).groupby("pod")}
 
 
+def live_pods(series: dict[str, pd.Series], gone_after: pd.Timedelta = pd.Timedelta(minutes=2)) -> dict[str, pd.Series]:
+    """Only the pods still reporting at the end (a pod replaced by a rollout cannot run out of anything)."""
+    ends = {pod: s.index.max() for pod, s in series.items() if len(s)}
+    if not ends:
+        return {}
+    last = max(ends.values())
+    return {pod: series[pod] for pod, end in ends.items() if end >= last - gone_after}
+
+
 def memory_limit_bytes(inv: Investigation) -> float | None:
     limits = common.signal_series(inv, "memory_limit", "max")
     if len(limits):
@@ -83,7 +92,7 @@ def exhaustion(inv: Investigation) -> Answer:
     from ..analysis.capacity import capacity_chart, time_to_exhaustion
 
     ans = Answer("When does the resource run out?")
-    memory = per_pod(common.signal(inv, "memory_working_set"))
+    memory = live_pods(per_pod(common.signal(inv, "memory_working_set")))
     limit = memory_limit_bytes(inv)
     if not memory:
         return ans.lack("memory: " + (common.signal_gap(inv, "memory_working_set") or "no series"))

@@ -30,7 +30,8 @@ def timeline_frame(inv: Investigation) -> pd.DataFrame:
         facts.changes(inv)[lambda f: f["kind"] != "alert"].assign(source="changes"), shaped_events, shaped_alerts,
         marker(t["onset"], "onset", "onset (change point)", detail=str(facts.onset(inv).get("explanation", ""))),
         marker(t["first_error"], "first_error", "first error logged"),
-        marker(t["detected"], "detection", "detected (first alert)"),
+        marker(t["detected"], "detection", "detected (first alert)" if t["detected"] != t["declared"] else
+               "detected (at the declaration; no alert fired)"),
         marker(t["declared"], "acknowledged", "incident declared"),
         marker(t["mitigated"], "mitigation", "mitigation (rollout after the onset)"),
         marker(t["recovered"], "recovery", "signals back inside the pre-incident band"))

@@ -79,7 +79,7 @@ def validate(inv: Investigation) -> Answer:
     if not path.is_file():
         return ans.lack("no test file was generated")
     table = run_tools([path], [("compile", [sys.executable, "-m", "py_compile", path.name]),
-                               ("pytest", [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path.name])])
+                               ("pytest", [sys.executable, "-m", "pytest", "-q", "--color=no", "-p", "no:cacheprovider", path.name])])
     passed = all_passed(table)
     ans.say("The file compiles and its tests pass on the incident's own data." if passed else
             "The generated file failed: see the output.")

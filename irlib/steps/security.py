@@ -95,7 +95,10 @@ def verdict(inv: Investigation) -> Answer:
     client_table = clients(requests, onset) if onset is not None and len(requests) else None
     creds = exposure(records["message"]) if len(records) else None
     result = security_verdict(auth=auth, denied=denied, clients=client_table, credentials=creds)
-    ans.say(f"Security incident: {result.security_incident.upper()}.")
+    verdict = result.security_incident.upper()
+    if result.security_incident == "no" and result.missing:
+        verdict = "NO SIGN FOUND in the evidence examined (not a clearance: some evidence was not examined)"
+    ans.say(f"Security incident: {verdict}.")
     for reason in result.reasons:
         ans.say(f"• {reason}")
     for item in result.missing:

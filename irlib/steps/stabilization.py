@@ -17,7 +17,7 @@ def recovery(inv: Investigation) -> Answer:
     signals = {name: common.signal_series(inv, name, how) for name, how in (("error_ratio", "max"),
                                                                             ("latency_p99", "max"))}
     mitigation_at = _mitigation_time(inv)
-    since = mitigation_at or inv.incident.window.end - pd.Timedelta(minutes=15)
+    since = mitigation_at or max(inv.incident.window.end - pd.Timedelta(minutes=15), onset)
     baseline = (inv.incident.window.start, onset - pd.Timedelta(minutes=1))
     result = verify_recovery({k: v for k, v in signals.items() if len(v)}, baseline, since, pods=common.pods(inv))
     ans.say(f"Recent period: since {common.fmt_ts(since)}; baseline: {common.fmt_ts(baseline[0])} → "
@@ -115,7 +115,8 @@ def status_update(inv: Investigation) -> Answer:
     as_of = inv.incident.window.end
     internal = internal_update(incident_id=inv.incident.id, title=inv.incident.title, severity=sev, status=status,
                                impact="see step 01", current_action=str(mitigation), as_of=as_of,
-                               onset=facts.onset_time(inv))
+                               onset=facts.onset_time(inv),
+                               commander=inv.incident.raw.get("incident", {}).get("commander"))
     public = status_page_text(service=inv.incident.service["name"], status=status, as_of=as_of, severity=sev)
     ans.markdown = "#### Internal\n\n" + internal + "\n#### Status page\n\n" + public
     return ans

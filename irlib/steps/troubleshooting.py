@@ -22,6 +22,8 @@ def error_logs(inv: Investigation) -> Answer:
     top = top_errors(records, limit=15)
     if top.empty:
         ans.say(f"{len(records)} log records, none at WARN level or above.")
+        inv.record("top_error_template", {"template": None, "count": 0, "level": ""},
+                   summary="no error or warning in the logs")
         return ans
     first = top.iloc[0]
     ans.say(f"{len(records)} log records; the most frequent error template ({int(first['count'])} times): "
