@@ -99,6 +99,9 @@ SPEC: dict[str, Any] = {
 
 _INCIDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
+MAX_PARAMS_BYTES = 1 << 20
+RATIO_THRESHOLDS = ("error_ratio_p0", "error_ratio_p1", "availability_p0", "users_affected_p1")
+
 DEFAULT_THRESHOLDS: dict[str, float] = {
     "error_ratio_p0": 0.5,      # at or above: effectively an outage
     "error_ratio_p1": 0.05,     # at or above: major degradation
@@ -150,6 +153,9 @@ def load_incident(path: str | os.PathLike[str], *, now: pd.Timestamp) -> Inciden
     if not is_file:
         raise ParameterError("file not found; give the path of an incident YAML such as parameters/demo.yaml",
                              path=str(p))
+    if p.stat().st_size > MAX_PARAMS_BYTES:
+        raise ParameterError(f"is {p.stat().st_size:,} bytes; an incident parameters file is a few kB (at most "
+                             f"{MAX_PARAMS_BYTES:,} bytes): give the incident YAML, not a data file", path=str(p))
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -160,7 +166,10 @@ def load_incident(path: str | os.PathLike[str], *, now: pd.Timestamp) -> Inciden
 def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
     """Validate YAML text as incident parameters (``path`` is used in messages and to resolve relative paths)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKey as exc:
+        raise ParameterError(f"appears twice (line {exc.line}); YAML would silently keep only the last one",
+                             path=str(path), key=exc.key) from exc
     except yaml.YAMLError as exc:
         raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=str(path)) from exc
     except (ValueError, OverflowError) as exc:  # e.g. a date that does not exist (2024-13-45), a huge number
@@ -184,6 +193,11 @@ def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
         raise ParameterError("must start with a letter or digit and hold only letters, digits, '.', '_' and '-' "
                              "(it names the report folder)", path=str(path), key="incident.id")
     thresholds = {**DEFAULT_THRESHOLDS, **checked.get("thresholds", {})}
+    if thresholds["error_ratio_p0"] < thresholds["error_ratio_p1"]:
+        raise ParameterError(f"({thresholds['error_ratio_p0']}) is below error_ratio_p1 "
+                             f"({thresholds['error_ratio_p1']}): the P0 bar must be the higher one",
+                             path=str(path), key="thresholds.error_ratio_p0")
+    _check_cross_references(checked, path)
     override = checked.get("severity_override")
     if override is not None and override not in ("P0", "P1", "P2"):
         raise ParameterError(f"must be P0, P1 or P2, got {override!r}", path=str(path), key="severity_override")
@@ -251,9 +265,12 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
                                  path=str(path), key=key)
         if isinstance(value, float) and not math.isfinite(value):
             raise ParameterError(f"expected a finite number, got {value}", path=str(path), key=key)
+        _check_range(value, key, path)
         return value
     if not isinstance(value, str):
         raise ParameterError(f"expected text, got {_kind(value)}", path=str(path), key=key)
+    if key.endswith("url"):
+        _check_url(value, key, path)
     if tag == _ENV:
         return _validate_env_name(value, key, path)
     if tag == _PATH:
@@ -262,10 +279,77 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
 
 
 def _validate_env_name(value: str, key: str, path: Path) -> str:
-    if not value.replace("_", "").isalnum() or value[0].isdigit():
+    if not value.replace("_", "").isalnum() or value[0].isdigit() or _looks_secret(value):
         raise ParameterError("must be the NAME of an environment variable holding the secret (e.g. ORDERS_DSN), "
                              "never the secret itself", path=str(path), key=key)
     return value
+
+
+class DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key that appears twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise DuplicateKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _looks_secret(value: str) -> bool:
+    """Whether text looks like a credential itself (a token, a key, a password in a URL)."""
+    from .redact import Redactor
+
+    return Redactor().text(value) != value or Redactor().text(f"token={value}") != f"token={value}"
+
+
+def _check_url(value: str, key: str, path: Path) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ParameterError(f"is not a URL ({exc})", path=str(path), key=key) from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ParameterError(f"expected an http(s) URL such as https://prometheus.example:9090, got {value!r}",
+                             path=str(path), key=key)
+    if parts.password:
+        raise ParameterError("holds a password: give username and password_env (the NAME of an environment "
+                             "variable) instead, so the secret is never written", path=str(path), key=key)
+
+
+def _check_cross_references(checked: dict[str, Any], path: Path) -> None:
+    """Checks name declared databases; database and log names are unique."""
+    sources = checked.get("sources", {})
+    databases = [str(db["name"]) for db in sources.get("databases", [])]
+    for i, name in enumerate(databases):
+        if name in databases[:i]:
+            raise ParameterError(f"database name {name!r} is used twice", path=str(path),
+                                 key=f"sources.databases[{i}].name")
+    for i, check in enumerate(checked.get("checks", [])):
+        if check["database"] not in databases:
+            known = ", ".join(databases) or "none declared"
+            raise ParameterError(f"names database {check['database']!r}, which sources.databases does not declare "
+                                 f"(declared: {known})", path=str(path), key=f"checks[{i}].database")
+
+
+def _check_range(value: float, key: str, path: Path) -> None:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf.endswith(("_s", "_mb", "_kb")) or leaf in ("log_lines", "log_bytes"):
+        if value <= 0:
+            raise ParameterError(f"must be greater than 0, got {value}", path=str(path), key=key)
+    elif value < 0:
+        raise ParameterError(f"must not be negative, got {value}", path=str(path), key=key)
+    if leaf in RATIO_THRESHOLDS and not 0 <= value <= 1:
+        raise ParameterError(f"is a fraction between 0 and 1, got {value}", path=str(path), key=key)
 
 
 def _validate_path(value: str, key: str, path: Path) -> str:
