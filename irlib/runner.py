@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -172,13 +174,19 @@ def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, 
     each step to ``finished`` as it completes and call ``stage_done`` after each stage."""
     outcomes: dict[str, StepOutcome] = {}
     red = {"emails": bool(incident.redaction.get("emails")), "ips": bool(incident.redaction.get("ips"))}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker,
-                             initargs=(os.getpid(),)) as pool:
+    manager = SyncManager()
+    manager.start(initializer=_die_with_runner, initargs=(os.getpid(),))  # holds the "step started" queue
+    with manager, ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker,
+                                      initargs=(os.getpid(),)) as pool:
+        started = manager.Queue()  # workers say when a step starts; a thread here announces it
+        announcer = threading.Thread(target=_announce, args=(started, say), daemon=True)
+        announcer.start()
         for stage in sorted({s.stage for s in steps}):
             pending: dict[Future[Done], Step] = {}
             for step in (s for s in steps if s.stage == stage):
-                say(f"[{step.name}] running")
-                future = pool.submit(run_and_render, tasks[step.number], step, incident.id, incident.title, red)
+                say(f"[{step.name}] queued (stage {stage})")
+                future = pool.submit(run_and_render, tasks[step.number], step, incident.id, incident.title, red,
+                                     started)
                 pending[future] = step
             for future in as_completed(pending):
                 step = pending[future]
@@ -188,13 +196,23 @@ def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, 
                 say(f"[{step.name}] {outcome.status} in {outcome.duration_s:.1f} s"
                     + (f": {outcome.error}" if outcome.error else ""))
             stage_done(stage)
+        started.put("")  # stop the announcer
+        announcer.join(5)
     return outcomes
 
 
-def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, bool]) -> Done:
-    """Worker: execute the step's notebook, then redact and render it (in parallel with the other steps)."""
+def _announce(started: Any, say: Progress) -> None:
+    while name := started.get():
+        say(f"[{name}] running")
+
+
+def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, bool],
+                   started: Any = None) -> Done:
+    """Worker: announce the start, execute the step's notebook, then redact and render it."""
     from .report import render_step
 
+    if started is not None:
+        started.put(step.name)
     outcome = run_step(task)
     return outcome, render_step(step, outcome, incident_id, title, **red)
 
