@@ -112,7 +112,7 @@ def _scale(values: np.ndarray) -> float:
     return float(np.std(np.diff(values)) / np.sqrt(2.0)) if len(values) > 2 else 0.0
 
 
-def change_points(series: pd.Series) -> list[ChangePoint]:
+def change_points(series: pd.Series, *, min_relative: float = MIN_RELATIVE) -> list[ChangePoint]:
     """Every significant change in ``series``, in time order (empty for short, flat or steady series).
 
     PELT with the L2 cost, ``min_size=2`` and ``jump=1`` (no coarse grid that misses short changes) on the series
@@ -130,11 +130,12 @@ def change_points(series: pd.Series) -> list[ChangePoint]:
         return []
     signal = (raw - np.median(raw)) / scale
     bkps = rpt.Pelt(model="l2", min_size=2, jump=1).fit(signal).predict(pen=PENALTY_FACTOR * np.log(len(signal)))
-    found = _significant(values, raw, bkps[:-1], scale)
-    return found or _sharp_guard(values, raw, scale)
+    found = _significant(values, raw, bkps[:-1], scale, min_relative)
+    return found or _sharp_guard(values, raw, scale, min_relative)
 
 
-def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: float) -> list[ChangePoint]:
+def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: float,
+                 min_relative: float) -> list[ChangePoint]:
     out: list[ChangePoint] = []
     bounds = [0, *cuts, len(raw)]
     start = 0
@@ -143,45 +144,48 @@ def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: flo
         after = float(np.mean(raw[cut:bounds[i + 2]]))
         shift = float((after - before) / scale)
         short = bounds[i + 2] - cut <= SHORT_SEGMENT and bounds[i + 2] < len(raw)
-        if abs(shift) >= (SHARP_Z if short else MIN_SHIFT_SIGMA) and _material(before, after):
+        if abs(shift) >= (SHARP_Z if short else MIN_SHIFT_SIGMA) and _material(before, after, min_relative):
             out.append(ChangePoint(values.index[cut], before, after, shift, "up" if shift > 0 else "down"))
             start = cut
     return out
 
 
-def _material(before: float, after: float) -> bool:
+def _material(before: float, after: float, min_relative: float) -> bool:
     """Whether a level change is large relative to the level itself (always true from or to zero)."""
     level = max(abs(before), abs(after))
-    return level == 0 or abs(after - before) >= MIN_RELATIVE * level
+    return level == 0 or abs(after - before) >= min_relative * level
 
 
-def _sharp_guard(values: pd.Series, raw: np.ndarray, scale: float) -> list[ChangePoint]:
+def _sharp_guard(values: pd.Series, raw: np.ndarray, scale: float, min_relative: float) -> list[ChangePoint]:
     for i in range(MIN_POINTS // 2, len(raw) - SHARP_RUN + 1):
         base = float(np.median(raw[:i]))
         run = (raw[i:i + SHARP_RUN] - base) / scale
         after = float(np.mean(raw[i:i + SHARP_RUN]))
-        if (np.all(run >= SHARP_Z) or np.all(run <= -SHARP_Z)) and _material(base, after):
+        if (np.all(run >= SHARP_Z) or np.all(run <= -SHARP_Z)) and _material(base, after, min_relative):
             shift = float((after - base) / scale)
             return [ChangePoint(values.index[i], base, after, shift, "up" if shift > 0 else "down", "sharp-guard")]
     return []
 
 
-def detect_onset(series: pd.Series, *, direction: str | None = None) -> ChangePoint | None:
+def detect_onset(series: pd.Series, *, direction: str | None = None,
+                 min_relative: float = MIN_RELATIVE) -> ChangePoint | None:
     """The first significant change of ``series`` (optionally only ``"up"`` or ``"down"`` ones), or None."""
-    for point in change_points(series):
+    for point in change_points(series, min_relative=min_relative):
         if direction is None or point.direction == direction:
             return point
     return None
 
 
 def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Timedelta = "5min",
-                   directions: Mapping[str, str] | None = None) -> Onset:
+                   directions: Mapping[str, str] | None = None,
+                   min_relative: Mapping[str, float] | None = None) -> Onset:
     """One onset estimate from several signals (error ratio, latency, memory, template rates ...).
 
     Each signal's first change point is found; the largest group of signals whose change points lie within
     ``agree_within`` of each other wins (ties: the earliest group), and the onset is the mean of the group's
     change points, so one noisy signal that changes early (latency under load) does not set it alone.
-    ``directions`` (signal → "up"/"down") keeps only changes for the worse: a latency drop is no onset.  ``confidence`` = (agreeing / signals with enough data) × mean strength, where a change's strength is
+    ``directions`` (signal → "up"/"down") keeps only changes for the worse: a latency drop is no onset;
+    ``min_relative`` (signal → fraction) raises the material-change floor for jittery signals (p99 latency).  ``confidence`` = (agreeing / signals with enough data) × mean strength, where a change's strength is
     min(1, |shift| / 12 sigmas).  No change anywhere gives ``time=None`` and confidence 0.
     """
     tolerance = pd.Timedelta(agree_within)
@@ -191,7 +195,8 @@ def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Time
     for name, series in signals.items():
         if len(_clean(series)) >= MIN_POINTS:
             considered.append(name)
-        point = detect_onset(series, direction=(directions or {}).get(name))
+        point = detect_onset(series, direction=(directions or {}).get(name),
+                             min_relative=(min_relative or {}).get(name, MIN_RELATIVE))
         per_signal[name] = point.time if point else None
         if point:
             points[name] = point

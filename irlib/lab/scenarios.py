@@ -84,7 +84,7 @@ def lock_contention(lab: Lab, hold_s: float = 240.0) -> GroundTruth:
 
     lab.background(finish)
     return GroundTruth(3, "lock contention from a migration", at.isoformat(), at.isoformat(),
-                       {"kind": "config", "match": commit[:10]}, "P1", "connection pool exhausted",
+                       {"kind": "config", "match": commit[:10]}, "P1", "canceling statement due to statement timeout",
                        ["OrdersHighErrorRate"], [f"migration commit {commit}; lock held {hold_s:.0f} s"])
 
 

@@ -11,6 +11,8 @@ from ..investigation import Investigation
 from . import common
 
 ONSET_SIGNALS = {"error_ratio": "max", "latency_p99": "max", "memory_working_set": "max"}
+# p99 latency jitters by tens of percent on a busy host: only a rise of half its level marks an onset
+JITTER_FLOOR = {"latency_p99": 0.5}
 
 
 def onset_signals(inv: Investigation) -> dict[str, pd.Series]:
@@ -46,7 +48,8 @@ def _onset(inv: Investigation) -> dict[str, Any]:
     from ..analysis.onset import combine_onsets
 
     signals = onset_signals(inv)
-    est = combine_onsets(signals, agree_within=agreement_window(inv), directions={name: "up" for name in signals})
+    est = combine_onsets(signals, agree_within=agreement_window(inv), directions={name: "up" for name in signals},
+                         min_relative=JITTER_FLOOR)
     value = {"time": est.time.isoformat() if est.time is not None else None, "confidence": est.confidence,
              "signals": list(est.agreeing), "explanation": est.explanation,
              "per_signal": {k: (v.isoformat() if v is not None else None) for k, v in est.per_signal.items()}}
