@@ -168,7 +168,9 @@ class Lab:
         self.servers.append(pg_exp)
         webhook_port = self._start_webhook()
         self.alertmanager = start_alertmanager(self.workdir / "alertmanager", alertmanager_config(
-            f"http://127.0.0.1:{webhook_port}/alerts", group_wait="2s", group_interval="10s",
+            # group_wait as Alertmanager users set it (default 30 s), shortened: the first notification waits for
+            # the alert group to fill, so the runbook starts once the first errors are in the logs
+            f"http://127.0.0.1:{webhook_port}/alerts", group_wait="15s", group_interval="10s",
             group_by=("service",)))
         self.servers.append(self.alertmanager)
         rules = self.workdir / "prometheus" / "rules.yml"
