@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -151,16 +152,21 @@ def _clean(lines: pa.Array, raw: bytes | None = None) -> pa.Array:
     return lines
 
 
+def _opener(p: Path) -> Any:
+    """``gzip.open`` or ``open`` by the file's magic number; refuses what is not a regular file (a FIFO or a device
+    would block or never end; a directory cannot be read)."""
+    if p.exists() and not p.is_file():
+        raise LogReadError(f"{p} is not a regular file (a directory, FIFO or device); give the path of a log file")
+    with p.open("rb") as fh:
+        magic = fh.read(2)
+    return gzip.open if magic == b"\x1f\x8b" else open
+
+
 def read_bytes(path: str | Path, *, max_bytes: int | None = None) -> tuple[bytes, bool]:
     """The file's bytes, gunzipped when it is gzip (by magic number), and whether ``max_bytes`` cut it short."""
     p = Path(path)
-    if p.exists() and not p.is_file():
-        # a FIFO or a device would block or never end; a directory cannot be read
-        raise LogReadError(f"{p} is not a regular file (a directory, FIFO or device); give the path of a log file")
     try:
-        with p.open("rb") as fh:
-            magic = fh.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
+        opener = _opener(p)
         with opener(p, "rb") as fh:  # type: ignore[operator]
             data = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
     except (OSError, EOFError, zlib.error) as exc:
@@ -191,13 +197,8 @@ def read_stdin_lines(*, encoding: str | None = None) -> Lines:
 def iter_byte_chunks(path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
     """The file's bytes in pieces of about ``chunk_bytes`` that always end at a newline (gzip is decompressed)."""
     p = Path(path)
-    if p.exists() and not p.is_file():
-        # a FIFO or a device would block or never end; a directory cannot be read
-        raise LogReadError(f"{p} is not a regular file (a directory, FIFO or device); give the path of a log file")
     try:
-        with p.open("rb") as fh:
-            magic = fh.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
+        opener = _opener(p)
         with opener(p, "rb") as fh:  # type: ignore[operator]
             yield from _newline_chunks(fh, chunk_bytes)
     except (OSError, EOFError, zlib.error) as exc:
