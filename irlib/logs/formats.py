@@ -82,7 +82,9 @@ def detect_format(sample: list[str]) -> str:
     lines = [s for s in sample if s.strip()][:200]
     if not lines:
         return "plain"
-    json_share = sum(1 for s in lines if s.lstrip().startswith("{")) / len(lines)
+    # stack traces a runtime prints to stderr between JSON records are continuation lines, not another format
+    heads = [s for s in lines if not _CONTINUATION.match(s) and not _RULE_LINE.match(s)] or lines
+    json_share = sum(1 for s in heads if s.lstrip().startswith("{")) / len(heads)
     if json_share >= 0.5:
         return "docker" if _docker_share(lines) >= 0.5 else "json"
     if sum(1 for s in lines if _LOGFMT_HINT.search(s)) / len(lines) >= 0.5:
@@ -107,6 +109,7 @@ def _docker_share(lines: list[str]) -> float:
     return hits / len(lines)
 
 
+_RULE_LINE = re.compile(r"^(?:-{8,}|={8,}|Exception occurred during processing of request)")
 _LOGFMT_HINT = re.compile(r'^(?:\w[\w.]*=(?:"[^"]*"|\S*)\s+){2,}')
 
 

@@ -188,3 +188,18 @@ def test_unparseable_times_are_counted_in_notes() -> None:
     unread = int((~frame["time_parsed"]).sum())
     assert unread >= 1 and any(f"{unread} record time(s) could not be read" in n for n in notes)
     assert frame.loc[~frame["time_parsed"], "timestamp"].isna().all()
+
+
+def test_json_stream_with_runtime_tracebacks_between_records_is_still_json() -> None:
+    """http.server prints tracebacks to stderr between the app's JSON records: they are continuation lines."""
+    from irlib.logs.formats import detect_format
+
+    record = '{"time": "2026-12-03T18:22:01.000Z", "level": "ERROR", "message": "request failed: QueryCanceled"}'
+    trace = ["----------------------------------------",
+             "Exception occurred during processing of request from ('127.0.0.1', 41440)",
+             "Traceback (most recent call last):",
+             '  File "/usr/lib/python3.11/socketserver.py", line 691, in process_request_thread',
+             "    self.finish_request(request, client_address)",
+             "ConnectionResetError: [Errno 104] Connection reset by peer",
+             "----------------------------------------"]
+    assert detect_format([record, *trace, record, *trace, record]) == "json"
