@@ -25,6 +25,8 @@ SUSPECTS_SCHEMA: dict[str, str] = {
 }
 # How likely a kind of change is to cause an incident (alerts are mostly symptoms, not causes).
 KIND_WEIGHT: dict[str, float] = {"rollout": 1.0, "config": 0.9, "scaling": 0.6, "event": 0.4, "alert": 0.2}
+DOWN_ALERT = r"(?i)(?:down|unreachable|unavailable|notready|absent)$"
+DOWN_ALERT_WEIGHT = 0.6
 SCALING_REASONS = {"ScalingReplicaSet", "SuccessfulRescale"}
 EVENT_REASONS = {"NodeNotReady", "Rebooted", "NodeHasDiskPressure", "NodeHasMemoryPressure", "Evicted",
                  "Preempting", "EvictionThresholdMet", "FailedMount", "NetworkNotReady"}
@@ -50,6 +52,9 @@ def rank_suspects(changes: pd.DataFrame, onset: pd.Timestamp | None, lookback: s
     closeness = (1.0 - before_s.clip(lower=0) / window.total_seconds()).where(before_s >= 0, 0.5)
     touches = frame["touches_service"].fillna(False).astype(bool)
     weight = frame["kind"].map(KIND_WEIGHT).astype("float64").fillna(0.3)
+    # an alert that a component is down (a dependency gone) is a cause; other alerts are mostly symptoms
+    down = (frame["kind"] == "alert") & frame["name"].fillna("").str.contains(DOWN_ALERT, regex=True)
+    weight = weight.where(~down.astype(bool), DOWN_ALERT_WEIGHT)
     frame["minutes_before_onset"] = before_s / 60.0
     frame["score"] = (0.5 * closeness + 0.3 * touches.astype(float) + 0.2 * weight).round(4)
     frame = frame.sort_values(["score", "time"], ascending=[False, False], kind="stable").reset_index(drop=True)

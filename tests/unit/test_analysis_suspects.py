@@ -92,3 +92,13 @@ def test_events_adapter_keeps_changes_only() -> None:
                            "object_kind": ["Node"], "object_name": ["node-1"], "message": ["not ready"], "count": [1]})
     changes = changes_from_events(events)
     assert changes["kind"].tolist() == ["event"] and changes["target"].tolist() == ["node/node-1"]
+
+
+def test_a_dependency_down_alert_outranks_the_error_rate_alert_it_causes() -> None:
+    onset = pd.Timestamp("2026-12-03T18:27:22Z")
+    changes = pd.DataFrame({
+        "time": [onset - pd.Timedelta(seconds=5), onset - pd.Timedelta(seconds=1)],
+        "kind": ["alert", "alert"], "name": ["OrdersDatabaseDown", "OrdersHighErrorRate"],
+        "detail": ["state firing", "state pending"], "touches_service": [True, True]})
+    ranked = rank_suspects(changes, onset, "2min", "orders")
+    assert list(ranked["name"]) == ["OrdersDatabaseDown", "OrdersHighErrorRate"]
