@@ -100,7 +100,7 @@ def hmac_key_from_env(env_var: str = HMAC_ENV) -> bytes | None:
 
 
 def write_manifest(run_dir: Path, *, complete: bool, redaction: dict[str, int], extra: dict[str, Any],
-                   hmac_env: str = HMAC_ENV) -> str:
+                   hmac_env: str = HMAC_ENV, leave_out: tuple[str, ...] = ()) -> str:
     """Write ``run_dir/manifest.json`` atomically (and ``manifest.sig`` when ``hmac_env`` is set); return its hash.
 
     The manifest holds: ``format``, ``complete`` (whether the run finished), ``run`` (``extra``: the run's
@@ -113,6 +113,7 @@ def write_manifest(run_dir: Path, *, complete: bool, redaction: dict[str, int], 
     if not run_dir.is_dir():
         raise EvidenceError(f"run directory {run_dir} does not exist; nothing to write a manifest for")
     files, leftovers = scan_run(run_dir)
+    files = [f for f in files if f.path not in leave_out]  # e.g. a checkpoint leaves out the still-changing run.json
     key = hmac_key_from_env(hmac_env)
     manifest = {
         "format": FORMAT,

@@ -125,7 +125,8 @@ def checkpoint(run_dir: Path, state: dict, label: str) -> None:
     be verified; the final manifest replaces it."""
     from .manifest import write_manifest
 
-    write_manifest(run_dir, complete=False, redaction={}, extra={"incident": state["incident"], "checkpoint": label})
+    write_manifest(run_dir, complete=False, redaction={}, extra={"incident": state["incident"], "checkpoint": label},
+                   leave_out=("run.json",))  # the run's state file keeps changing until the final manifest
 
 
 def snapshot_expiring(incident: Incident, run_dir: Path, clock: pd.Timestamp) -> dict[str, str]:

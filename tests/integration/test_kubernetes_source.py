@@ -88,6 +88,7 @@ def world(**kwargs: object) -> StandIn:
 
 
 def incident_text(kubeconfig: Path, **settings: object) -> str:
+    settings = {"timeout_s": 5, **settings}  # a setting given here replaces the default (no duplicate key)
     extra = "".join(f"\n    {k}: {json.dumps(v)}" for k, v in settings.items())
     return f"""
 incident: {{id: INC-K8S, title: k8s source test, declared_at: "2024-04-27T10:00:00Z"}}
@@ -95,8 +96,7 @@ window: {{start: "2024-04-27T09:00:00Z", end: "2024-04-27T10:00:00Z"}}
 service: {{name: vsystem, namespace: di-288312, selector: app=vora}}
 sources:
   kubernetes:
-    kubeconfig: {kubeconfig}
-    timeout_s: 5{extra}
+    kubeconfig: {kubeconfig}{extra}
 """
 
 
