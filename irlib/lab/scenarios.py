@@ -83,9 +83,11 @@ def lock_contention(lab: Lab, hold_s: float = 240.0) -> GroundTruth:
             conn.close()
 
     lab.background(finish)
+    # P0: once the pool is exhausted the readiness probe fails too, so no replica is ready (a complete outage)
     return GroundTruth(3, "lock contention from a migration", at.isoformat(), at.isoformat(),
-                       {"kind": "config", "match": commit[:10]}, "P1", "canceling statement due to statement timeout",
-                       ["OrdersHighErrorRate"], [f"migration commit {commit}; lock held {hold_s:.0f} s"])
+                       {"kind": "config", "match": commit[:10]}, "P0",
+                       "canceling statement due to statement timeout", ["OrdersHighErrorRate"],
+                       [f"migration commit {commit}; lock held {hold_s:.0f} s"])
 
 
 def database_down(lab: Lab) -> GroundTruth:
