@@ -13,11 +13,10 @@ import os
 import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
 
 from .metrics import Counter, Histogram, process_metrics, render
-from .service import ROUTES, log
+from .service import ROUTES, QuietHandler, log
 
 UPSTREAM_TIMEOUT_S = 5.0
 
@@ -35,7 +34,7 @@ def make_handler(upstream_port: int) -> type[BaseHTTPRequestHandler]:
                        ("code", "method", "handler"))
     latency = Histogram("http_request_duration_seconds", "Request latency seen by clients", ("method", "handler"))
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # noqa: N802
@@ -65,15 +64,6 @@ def make_handler(upstream_port: int) -> type[BaseHTTPRequestHandler]:
             latency.observe(method, handler, value=elapsed)
             self._send(status, data, ctype)
 
-        def _send(self, status: int, data: bytes, ctype: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
 
     return Handler
 
