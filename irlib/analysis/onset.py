@@ -34,7 +34,8 @@ class ChangePoint:
     after_mean: float
     magnitude: float      # (after_mean - before_mean) / noise sigma; signed
     direction: str        # "up" | "down"
-    method: str = "pelt"  # "pelt" or "sharp-guard" (the short-change guard found it)
+    method: str = "pelt"  # "pelt", "sharp-guard" (the short-change guard found it) or "ramp" (moved back to the
+                          # knee of a gradual rise: see :func:`ramp_start`)
 
 
 @dataclass
@@ -131,7 +132,9 @@ def change_points(series: pd.Series, *, min_relative: float = MIN_RELATIVE) -> l
     signal = (raw - np.median(raw)) / scale
     bkps = rpt.Pelt(model="l2", min_size=2, jump=1).fit(signal).predict(pen=PENALTY_FACTOR * np.log(len(signal)))
     found = _significant(values, raw, bkps[:-1], scale, min_relative)
-    return found or _sharp_guard(values, raw, scale, min_relative)
+    if found:
+        return [_ramp_adjusted(values, raw, found[0], bkps[:-1]), *found[1:]]
+    return _sharp_guard(values, raw, scale, min_relative)
 
 
 def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: float,
@@ -148,6 +151,56 @@ def _significant(values: pd.Series, raw: np.ndarray, cuts: list[int], scale: flo
             out.append(ChangePoint(values.index[cut], before, after, shift, "up" if shift > 0 else "down"))
             start = cut
     return out
+
+
+def ramp_start(raw: np.ndarray, cut: int, end: int) -> int | None:
+    """Where a gradual rise (or fall) that a step search first noticed at ``cut`` really began, or None.
+
+    A slow burn crosses any step threshold minutes after it starts: the step search places the change where the
+    climb has gone far enough, not where it began.  Over ``raw[:end]`` a hinge (flat, then a straight slope from
+    the knee on) is fitted by least squares for every knee up to ``cut``; when the best hinge explains the data
+    better than the two-level step at ``cut`` and slopes the same way, its knee is where the change began.
+    """
+    y = raw[:end].astype("float64")
+    n = len(y)
+    if cut < 2 or n - cut < 2:
+        return None
+    step_sse = float(np.sum((y[:cut] - y[:cut].mean()) ** 2) + np.sum((y[cut:] - y[cut:].mean()) ** 2))
+    x = np.arange(n, dtype="float64")
+    best_sse, best_knee, best_slope = np.inf, -1, 0.0
+    for knee in range(2, cut + 1):
+        h = np.maximum(0.0, x - knee)
+        hc, yc = h - h.mean(), y - y.mean()
+        denom = float(hc @ hc)
+        if denom == 0:
+            continue
+        slope = float(hc @ yc) / denom
+        sse = float(yc @ yc - slope * slope * denom)
+        if sse < best_sse:
+            best_sse, best_knee, best_slope = sse, knee, slope
+    rising = float(y[cut:].mean() - y[:cut].mean())
+    if best_knee < 0 or best_sse >= step_sse or best_slope * rising <= 0 or best_knee >= cut:
+        return None
+    return best_knee
+
+
+def _ramp_adjusted(values: pd.Series, raw: np.ndarray, point: ChangePoint, cuts: list[int]) -> ChangePoint:
+    """``point`` moved back to the start of its ramp (see :func:`ramp_start`) when the rise was gradual.
+
+    The fit runs up to the first later change the other way (a recovery is not part of the ramp)."""
+    cut = int(values.index.get_loc(point.time))
+    bounds = [0, *cuts, len(raw)]
+    end = len(raw)
+    for i in range(1, len(bounds) - 1):
+        step = np.mean(raw[bounds[i]:bounds[i + 1]]) - np.mean(raw[bounds[i - 1]:bounds[i]])
+        if bounds[i] > cut and step * (point.after_mean - point.before_mean) < 0:
+            end = bounds[i]
+            break
+    knee = ramp_start(raw, cut, end)
+    if knee is None:
+        return point
+    return ChangePoint(values.index[knee], point.before_mean, point.after_mean, point.magnitude, point.direction,
+                       "ramp")
 
 
 def _material(before: float, after: float, min_relative: float) -> bool:

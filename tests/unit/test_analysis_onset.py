@@ -180,3 +180,21 @@ def test_a_tiny_wobble_on_a_quiet_series_is_not_the_onset() -> None:
     values[80:] += 0.02            # the real change: latency nearly doubles
     point = detect_onset(pd.Series(values, index=idx))
     assert point is not None and point.time == idx[80]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_slow_burn_onset_is_where_the_ramp_starts_not_where_it_crossed_a_threshold(seed: int) -> None:
+    # p99 latency with 20 % jitter: flat for 4 minutes, then a linear climb to 11x over 16 minutes (the lab's
+    # slow burn).  A step search alone notices it only once the climb has gone far enough.
+    idx = pd.date_range("2026-03-01T10:00:00Z", periods=300, freq="4s")
+    climb = np.concatenate([np.zeros(60), np.linspace(0.0, 0.2, 240)])
+    jitter = 1 + np.random.default_rng(seed).normal(0, 0.2, len(idx))
+    point = detect_onset(pd.Series((0.02 + climb) * jitter, index=idx), direction="up", min_relative=0.5)
+    assert point is not None and point.method == "ramp"
+    assert abs((point.time - idx[60]).total_seconds()) <= 30
+
+
+def test_a_sharp_step_is_not_moved_by_the_ramp_refinement() -> None:
+    for seed in range(5):
+        point = detect_onset(step_series(seed))
+        assert point is not None and point.time == TRUE_ONSET and point.method == "pelt"
