@@ -21,6 +21,8 @@ import pandas as pd
 
 LOG_CAP_BYTES = 2 << 20
 BACKOFF_S = (5.0, 10.0, 20.0, 40.0, 80.0)  # the kubelet's 10 s .. 5 min back-off, halved and capped
+FAILURE_THRESHOLD = 3  # the kubelet's readiness failureThreshold default: a ready container turns unready only after
+#                        this many failed probes in a row (successThreshold 1: one success makes it ready again)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Container:
     restart_count: int = 0
     last_termination: Termination | None = None
     ready: bool = False
+    probe_failures: int = 0  # failed readiness probes in a row
     waiting_reason: str = ""
     restart_due: float = 0.0
     oom_killed: bool = False
@@ -153,13 +156,21 @@ class Kubelet:
             c.restart_count += 1
             self._start_container(pod, c)
         elif probe and c.proc is not None:
-            ready = _probe(c.spec.probe_port, c.spec.probe_path)
-            if c.ready and not ready:
-                self.on_change(pod, "Warning", "Unhealthy",
-                               f"Readiness probe failed: HTTP probe failed on {c.spec.probe_path}")
+            ready = self._probe_ready(pod, c)
             if ready != c.ready:
                 c.ready = ready
                 self.on_change(pod, "Normal", "StatusChanged", "")
+
+    def _probe_ready(self, pod: Pod, c: Container) -> bool:
+        """Probe once; whether the container counts as ready now (see ``FAILURE_THRESHOLD``)."""
+        if _probe(c.spec.probe_port, c.spec.probe_path):
+            c.probe_failures = 0
+            return True
+        c.probe_failures += 1
+        if c.ready:
+            self.on_change(pod, "Warning", "Unhealthy",
+                           f"Readiness probe failed: HTTP probe failed on {c.spec.probe_path}")
+        return c.ready and c.probe_failures < FAILURE_THRESHOLD
 
     def _terminated(self, pod: Pod, c: Container) -> None:
         assert c.proc is not None
@@ -170,7 +181,7 @@ class Kubelet:
         c.last_termination = Termination(reason, exit_code, c.started_at or now, now)
         with c.lock:
             c.log_previous, c.log_current = bytes(c.log_current), bytearray()
-        c.proc, c.ready, c.oom_killed = None, False, False
+        c.proc, c.ready, c.oom_killed, c.probe_failures = None, False, False, 0
         delay = BACKOFF_S[min(c.restart_count, len(BACKOFF_S) - 1)]
         c.restart_due, c.waiting_reason = time.monotonic() + delay, "CrashLoopBackOff"
         self.on_change(pod, "Warning", "BackOff", f"Back-off restarting failed container {c.spec.name} in pod "
