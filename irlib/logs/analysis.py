@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import UTC_TS, conform, empty_frame
+from .arrowtext import may_contain_byte
 from .errors import classify_errors, stack_signature
 from .readers import Lines, _clean
 from .records import RECORDS_SCHEMA, ParseOptions, records_table, to_frame
@@ -73,7 +74,7 @@ def _utc_ns(values: pd.Series) -> pd.Series:
 
 
 def _first_lines(messages: pa.Array) -> pa.Array:
-    if pc.any(pc.match_substring(messages, "\n")).as_py():
+    if may_contain_byte(messages, 10) and pc.any(pc.match_substring(messages, "\n")).as_py():
         return pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
     return messages
 

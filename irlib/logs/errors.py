@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -42,10 +43,28 @@ ANY_PATTERN = "|".join([p for _, p in KINDS] + [re.escape(p) for p in (*ERRNO_PH
 
 
 def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
-    """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind."""
-    out: list[tuple[str, pa.Array, pa.Array]] = []
+    """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind.
+
+    Identical messages are classified once (a dictionary encoding first; the regexes run on the distinct ones).
+    """
     if isinstance(messages, pa.ChunkedArray):
         messages = messages.combine_chunks()
+    encoded = pc.dictionary_encode(messages)
+    if len(encoded.dictionary) == len(messages):
+        return _classify_distinct(messages)
+    out: list[tuple[str, pa.Array, pa.Array]] = []
+    for kind, rows, classes in _classify_distinct(encoded.dictionary):
+        position = np.full(len(encoded.dictionary), -1, np.int64)
+        position[rows.to_numpy()] = np.arange(len(rows))
+        per_distinct = pc.take(classes, pa.array(position, mask=position < 0))
+        per_row = pc.take(per_distinct, encoded.indices)
+        hit = pc.indices_nonzero(pc.is_valid(per_row))
+        out.append((kind, hit, pc.take(per_row, hit)))
+    return out
+
+
+def _classify_distinct(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
+    out: list[tuple[str, pa.Array, pa.Array]] = []
     hits = concat(sliced_map(lambda part: pc.match_substring_regex(part, pattern=ANY_PATTERN), messages))
     candidates = pc.indices_nonzero(pc.fill_null(hits, False))
     subset = pc.take(messages, candidates)  # one pass over everything; the rest runs on the few candidates

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import QueryError
 from .parallel import concat, sliced_map
+from .arrowtext import drop_leading_bytes
 
 _ZONES = r"(?:UTC|GMT|UT|[ECMP][SD]T|CES?T|EES?T|WES?T|BST|JST|KST|AES?T|AEDT)"
 _ISO = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[T ]|\s+)\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)?(?:\s*(?:Z|[+-]\d{2}(?::?\d{2})?|" + _ZONES + r"\b))?"
@@ -44,8 +46,9 @@ TEXT_FORMATS: dict[str, str] = {
     "epoch": r"^(?P<ts>" + _EPOCH + r")\s+(?P<rest>.*)$",
 }
 # Applied to the ``rest`` of a generic header: an optional level within the first tokens, then an optional logger.
-REST_PATTERN = (r"^(?:(?:\S+\s+){0,2}?[\[(<]?(?P<level>" + _LEVELS + r")[\])>]?(?:[\s:|\-]+|$))?" + _LOGGER
-                + r"(?P<msg>.*)$")
+_LEVEL_PART = r"(?:(?:\S+\s+){0,2}?[\[(<]?(?P<level>" + _LEVELS + r")[\])>]?(?:[\s:|\-]+|$))?"
+REST_PATTERN = r"^" + _LEVEL_PART + _LOGGER + r"(?P<msg>.*)$"
+_GENERIC_TIMES = (_ISO, _SYSLOG_TS, _COMPACT)  # the alternatives of the generic header's ``ts``, in its order
 
 JSON_FORMATS = ("json", "bunyan", "pino", "zap", "ecs", "otel", "journald", "docker")
 FORMATS: tuple[str, ...] = tuple(TEXT_FORMATS) + JSON_FORMATS + ("logfmt", "plain")
@@ -134,6 +137,50 @@ def header_prefix(fmt: str) -> str | None:
     return None
 
 
+def header_stages(fmt: str, sample: list[str] | None = None) -> list[str] | None:
+    """The header regexes :func:`parse_text` applies one after the other, each to the text the one before left.
+
+    One regex per format, except the formats with a generic ``rest`` (level and logger), which take two: the time
+    and level, then the logger.  Neither stage can fail once the time matched (all after it is optional), so the
+    stages read exactly what the one-piece :func:`header_prefix` reads, but RE2's capture pass costs about the size
+    of the regex times the text it captures from, and two small regexes over two pieces cost less than one large
+    regex over both.  With a ``sample`` of lines, the generic time is narrowed to the alternatives the sample uses
+    (the caller re-reads any line the narrowed regex misses with the full one).
+    None for ``access`` (parsed whole).
+    """
+    pattern = TEXT_FORMATS[fmt]
+    if not pattern.endswith("(?P<rest>.*)$"):
+        prefix = header_prefix(fmt)
+        return None if prefix is None else [prefix]
+    head = pattern[: -len("(?P<rest>.*)$")]
+    if fmt == "generic" and sample is not None:
+        head = _generic_head(sample)
+    return [head + _LEVEL_PART, "^" + _LOGGER]
+
+
+def _generic_head(sample: list[str]) -> str:
+    used = [alt for alt in _GENERIC_TIMES if any(re.match(r"^\[?(?:" + alt + ")", s) for s in sample)]
+    return r"^\[?(?P<ts>" + "|".join(used or _GENERIC_TIMES) + r")\]?[\s:|,\-]*"
+
+
+def record_start_after(data: bytes, at: int, fmt: str, max_lines: int = 1000) -> int | None:
+    """Byte offset of the first line after offset ``at`` of UTF-8 ``data`` that starts a record in text format
+    ``fmt`` (its header matches), searching at most ``max_lines`` lines; None for other formats or when none does."""
+    if fmt not in TEXT_FORMATS:
+        return None
+    header = re.compile(header_prefix(fmt) or TEXT_FORMATS[fmt], re.ASCII)  # ASCII classes, as in RE2
+    pos = data.find(b"\n", at)
+    for _ in range(max_lines):
+        if pos < 0 or pos + 1 >= len(data):
+            return None
+        end = data.find(b"\n", pos + 1)
+        line = data[pos + 1: end if end >= 0 else len(data)].decode("utf-8", "replace").rstrip("\r")
+        if header.match(line):
+            return pos + 1
+        pos = end
+    return None
+
+
 def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     """Bulk header parsing of text lines in format ``fmt`` (a key of :data:`TEXT_FORMATS` or ``plain``).
 
@@ -141,7 +188,9 @@ def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     """
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
-    parts = sliced_map(lambda part: _parse_text(part, fmt), lines)
+    stages = header_stages(fmt, lines.slice(0, 200).cast(pa.large_string()).to_pylist()) if fmt in TEXT_FORMATS \
+        else None
+    parts = sliced_map(lambda part: _parse_text(part, fmt, stages), lines)
     if len(parts) == 1:
         return parts[0]
     return ParsedLines(start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
@@ -149,13 +198,15 @@ def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
                        msg=concat([p.msg for p in parts]))
 
 
-def _parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
+def _parse_text(lines: pa.Array, fmt: str, stages: list[str] | None = None) -> ParsedLines:
     n = len(lines)
     if fmt == "plain" or n == 0:
         return _plain(lines)
     prefix = header_prefix(fmt)
     if prefix is not None:
-        return _parse_by_prefix(lines.cast(pa.large_string()), prefix)
+        text = lines.cast(pa.large_string())
+        staged = _parse_by_stages(text, stages or header_stages(fmt) or [prefix], header_stages(fmt) or [prefix])
+        return staged if staged is not None else _parse_by_prefix(text, prefix)
     parts = pc.extract_regex(lines, pattern=TEXT_FORMATS[fmt])
     start = pc.fill_null(pc.is_valid(parts), False)
     ts, level, logger = _group(parts, "ts", n), _group(parts, "level", n), _group(parts, "logger", n)
@@ -169,18 +220,81 @@ def _parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
     return ParsedLines(start=start, ts=ts, level=level, logger=logger, msg=msg)
 
 
+def _parse_by_stages(lines: pa.Array, stages: list[str], full: list[str]) -> ParsedLines | None:
+    """Header fields and messages read stage by stage (see :func:`header_stages`); None when the lines cannot be
+    sliced in place (nulls or more than 2 GiB: :func:`_parse_by_prefix` reads them).  ``full`` holds the stages
+    without narrowing: lines the (narrowed) first stage misses are tried with its full form."""
+    n = len(lines)
+    if lines.null_count or drop_leading_bytes(lines.slice(0, 0), np.zeros(0, np.int64)) is None:
+        return None
+    fields: dict[str, pa.Array] = {}
+    start = pa.nulls(0, pa.bool_())
+    rest = lines
+    for number, stage in enumerate(stages):
+        parts = _extract_fields(rest, stage, full[0] if number == 0 and stage != full[0] else None)
+        matched = pc.fill_null(pc.is_valid(parts["hdr"]), False)
+        start = matched if number == 0 else start
+        keep = matched if number == 0 else pc.and_(start, matched)
+        for name, values in parts.items():
+            if name != "hdr":
+                fields[name] = pc.if_else(keep, values, pa.scalar("", pa.large_string()))  # as extract_regex
+        cut = pc.if_else(keep, pc.binary_length(parts["hdr"]), 0).to_numpy(zero_copy_only=False)
+        sliced = drop_leading_bytes(rest, cut)
+        if sliced is None:
+            return None
+        rest = sliced
+    empty = pa.nulls(n, pa.large_string())
+    return ParsedLines(start=start, ts=fields.get("ts", empty), level=fields.get("level", empty),
+                       logger=pc.utf8_trim_whitespace(fields.get("logger", empty)), msg=rest)
+
+
+def _extract_fields(lines: pa.Array, stage: str, fallback: str | None) -> dict[str, pa.Array]:
+    """The named groups of ``stage`` (with the whole match as ``hdr``), null where it does not match; rows it
+    misses are tried with ``fallback`` when given."""
+    fields = _named_groups(pc.extract_regex(lines, pattern=_with_header_group(stage)))
+    if fallback is None:
+        return fields
+    missed = pc.indices_nonzero(pc.is_null(fields["hdr"]))
+    if len(missed) == 0:
+        return fields
+    again = _named_groups(pc.extract_regex(pc.take(lines, missed), pattern=_with_header_group(fallback)))
+    order = np.arange(len(lines))
+    order[missed.to_numpy()] = len(lines) + np.arange(len(missed))
+    return {name: pc.take(pa.concat_arrays([values, again[name]]), pa.array(order)) for name, values in fields.items()}
+
+
+def _named_groups(parts: pa.StructArray) -> dict[str, pa.Array]:
+    """Each group as a large_string array, null on the rows the regex did not match."""
+    valid = pc.is_valid(parts)
+    return {parts.type.field(i).name: pc.if_else(valid, parts.field(i).cast(pa.large_string()),
+                                                 pa.scalar(None, pa.large_string()))
+            for i in range(parts.type.num_fields)}
+
+
 def _parse_by_prefix(lines: pa.Array, prefix: str) -> ParsedLines:
     n = len(lines)
-    parts = pc.extract_regex(lines, pattern=prefix)
+    parts = pc.extract_regex(lines, pattern=_with_header_group(prefix))
     start = pc.fill_null(pc.is_valid(parts), False)
+    header_bytes = pc.if_else(start, pc.binary_length(_group(parts, "hdr", n)), 0)
+    msg = drop_leading_bytes(lines, header_bytes.to_numpy(zero_copy_only=False))
     return ParsedLines(start=start, ts=_group(parts, "ts", n), level=_group(parts, "level", n),
-                       logger=pc.utf8_trim_whitespace(_group(parts, "logger", n)), msg=strip_prefix(lines, prefix))
+                       logger=pc.utf8_trim_whitespace(_group(parts, "logger", n)),
+                       msg=strip_prefix(lines, prefix) if msg is None else msg)
+
+
+def _with_header_group(prefix: str) -> str:
+    """``prefix`` (anchored with ``^``) with the whole header captured as ``hdr``: its length is where the message
+    starts, so the message is sliced off without a second regex pass."""
+    if not prefix.startswith("^"):
+        raise ValueError(f"header prefix must be anchored with ^: {prefix[:40]}")
+    return "^(?P<hdr>" + prefix[1:] + ")"
 
 
 def strip_prefix(lines: pa.Array, prefix: str) -> pa.Array:
     """``lines`` without the text ``prefix`` (an anchored regex) matches; unchanged where it does not match.
 
-    Splitting at the first match and keeping each list's last piece is cheaper in Arrow than a regex replace.
+    Splitting at the first match and keeping each list's last piece is cheaper in Arrow than a regex replace
+    (used when :func:`~irlib.logs.arrowtext.drop_leading_bytes` cannot view the lines).
     """
     pieces = pc.split_pattern_regex(lines, pattern=prefix, max_splits=1)
     last = pc.subtract(pieces.offsets.slice(1), 1)

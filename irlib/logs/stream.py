@@ -8,6 +8,7 @@ once at the end, so the templates are the ones mining the whole file at once wou
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import conform, empty_frame
+from .arrowtext import may_contain_byte
 from .errors import classify_errors
-from .readers import decode_lines, iter_byte_chunks
+from .formats import canonical_format, detect_format, record_start_after
+from .parallel import worker_count
+from .readers import decode_lines, detect_encoding, iter_byte_chunks
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
 STREAM_CHUNK_BYTES = 12 * 1024 * 1024
+SPLIT_MIN_BYTES = 2 * 1024 * 1024  # a chunk is cut in two for two threads when each half is at least this big
+HEAD_BYTES = 1 << 20
 SUMMARY_TEMPLATES_SCHEMA = {"template_id": "string", "level": "string", "template": "string", "count": "Int64",
                             "first_seen": "datetime64[ns, UTC]", "last_seen": "datetime64[ns, UTC]",
                             "example": "string"}
@@ -59,6 +65,17 @@ class LogSummary:
     levels: dict[str, int] = field(default_factory=dict)
     shape_tallies: dict[str, _Tally] = field(default_factory=dict)
     error_tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
+
+    def merge(self, other: LogSummary) -> None:
+        """Add the totals of ``other`` (the records that follow this summary's) to this one; ``lines`` excepted."""
+        self.records += other.records
+        self.unparsed_times += other.unparsed_times
+        self.format = self.format or other.format
+        for level, count in other.levels.items():
+            self.levels[level] = self.levels.get(level, 0) + count
+        for store, extra in ((self.shape_tallies, other.shape_tallies), (self.error_tallies, other.error_tallies)):
+            for key, tally in extra.items():
+                store.setdefault(key, _Tally()).add(tally.count, tally.first, tally.last, tally.example)
 
     def templates(self) -> pd.DataFrame:
         """``SUMMARY_TEMPLATES_SCHEMA`` (the columns of ``analysis.templates``), most frequent first."""
@@ -98,34 +115,91 @@ def _ranked(rows: list[dict[str, object]], schema: dict[str, str]) -> pd.DataFra
 def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | None = None,
                  reference: pd.Timestamp | None = None, timezone: str = "UTC",
                  chunk_bytes: int = STREAM_CHUNK_BYTES) -> LogSummary:
-    """Analyse a whole log file chunk by chunk (see the module doc); memory stays about ``chunk_bytes`` × 8."""
+    """Analyse a whole log file chunk by chunk (see the module doc); memory stays about ``chunk_bytes`` × 8.
+
+    A large chunk of a text log is cut in two at a line that starts a record and the halves are analysed on two
+    threads (Arrow releases the GIL), their totals added in order: the same totals, sooner.
+    """
     summary = LogSummary()
     carry = b""
     line_base = 1
     for chunk in iter_byte_chunks(path, chunk_bytes=chunk_bytes):
         data = carry + chunk
-        lines = decode_lines(data, encoding=encoding, first_line_no=line_base)
-        options = ParseOptions(fmt=fmt or summary.format or None, reference=reference, timezone=timezone)
-        table = records_table(lines, str(path), options)
-        summary.format = summary.format or str(table.column("format")[0]) if table.num_rows else summary.format
-        held = int(table.column("line_no")[-1].as_py()) if table.num_rows > 1 else None
+        known = fmt or summary.format or _head_format(data, encoding)
+        options = ParseOptions(fmt=known, reference=reference, timezone=timezone)
+        pieces = _pieces(data, known, encoding, line_base)
+        hold_from = 2 if len(pieces) == 1 else 1  # hold back the last record only when it is not the only one
+        parts = _in_threads([(piece, first, str(path), options, encoding, hold_from if k == len(pieces) - 1 else 0)
+                             for k, (piece, first) in enumerate(pieces)])
+        total_lines = sum(lines for _, _, lines in parts)
+        for part, _, _ in parts:
+            summary.merge(part)
+        held = parts[-1][1]
         if held is not None:
             keep = held - line_base  # lines of data before the last record
-            cut = _offset_of_line(data, keep, len(lines))
+            cut = _offset_of_line(data, keep, total_lines)
             carry, line_base = data[cut:], held
-            table = table.slice(0, table.num_rows - 1)
             summary.lines += keep
         else:
-            carry, line_base = b"", line_base + len(lines)
-            summary.lines += len(lines)
-        _add(summary, table)
+            carry, line_base = b"", line_base + total_lines
+            summary.lines += total_lines
     if carry:
-        lines = decode_lines(carry, encoding=encoding, first_line_no=line_base)
-        table = records_table(lines, str(path), ParseOptions(fmt=fmt or summary.format or None,
-                                                             reference=reference, timezone=timezone))
-        summary.lines += len(lines)
-        _add(summary, table)
+        options = ParseOptions(fmt=fmt or summary.format or None, reference=reference, timezone=timezone)
+        part, _, lines = _analyse_piece(carry, line_base, str(path), options, encoding, 0)
+        summary.merge(part)
+        summary.lines += lines
     return summary
+
+
+def _analyse_piece(data: bytes, first_line: int, source: str, options: ParseOptions, encoding: str | None,
+                   hold_from: int) -> tuple[LogSummary, int | None, int]:
+    """(totals of the piece's records, first line of the record held back or None, lines read).
+
+    With ``hold_from`` > 0 and at least that many records, the last record is held back (left out of the totals):
+    it may go on in the next chunk.
+    """
+    lines = decode_lines(data, encoding=encoding, first_line_no=first_line)
+    table = records_table(lines, source, ParseOptions(options.fmt, options.reference, options.timezone))
+    part = LogSummary(format=str(table.column("format")[0]) if table.num_rows else "")
+    held = None
+    if hold_from and table.num_rows >= hold_from:
+        held = int(table.column("line_no")[-1].as_py())
+        table = table.slice(0, table.num_rows - 1)
+    _add(part, table)
+    return part, held, len(lines)
+
+
+def _in_threads(calls: list[tuple[Any, ...]]) -> list[tuple[LogSummary, int | None, int]]:
+    if len(calls) == 1:
+        return [_analyse_piece(*calls[0])]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda args: _analyse_piece(*args), calls))
+
+
+def _head_format(data: bytes, encoding: str | None) -> str | None:
+    """The format detected on the first 200 lines of ``data`` (as :func:`records_table` would detect it), or None
+    when the first MiB holds fewer lines (records_table then detects on the whole chunk)."""
+    head = data[:HEAD_BYTES]
+    if len(data) > HEAD_BYTES:
+        head = head[: head.rfind(b"\n") + 1]
+    text = decode_lines(head, encoding=encoding).text
+    if len(text) < 200 and len(data) > len(head):
+        return None
+    return detect_format(text.slice(0, 200).to_pylist()) if len(text) else None
+
+
+def _pieces(data: bytes, fmt: str | None, encoding: str | None, line_base: int) -> list[tuple[bytes, int]]:
+    """``data`` as one piece, or two cut at a record start near the middle (UTF-8 text formats, two cores, big
+    enough); each with the number of its first line."""
+    whole = [(data, line_base)]
+    if fmt is None or worker_count() < 2 or len(data) < 2 * SPLIT_MIN_BYTES:
+        return whole
+    if detect_encoding(data, encoding) != ("utf-8", 0):
+        return whole
+    at = record_start_after(data, len(data) // 2, canonical_format(fmt))
+    if at is None:
+        return whole
+    return [(data[:at], line_base), (data[at:], line_base + data.count(b"\n", 0, at))]
 
 
 def _offset_of_line(data: bytes, line_index: int, total_lines: int) -> int:
@@ -148,7 +222,7 @@ def _add(summary: LogSummary, table: pa.Table) -> None:
         summary.levels[item["values"]] = summary.levels.get(item["values"], 0) + item["counts"]
     messages = table.column("message").combine_chunks()
     first_lines = messages
-    if pc.any(pc.match_substring(messages, "\n")).as_py():
+    if may_contain_byte(messages, 10) and pc.any(pc.match_substring(messages, "\n")).as_py():
         first_lines = pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
     stamps = table.column("timestamp").combine_chunks().cast(pa.int64())
     shapes = shape_keys(first_lines, levels)

@@ -214,15 +214,36 @@ class Mined:
 
 
 def shape_keys(messages: pa.Array | pa.ChunkedArray, levels: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
-    """Every row's ``level \x1f masked message`` key, dictionary-encoded (the distinct shapes are the dictionary)."""
-    masked = mask_messages(pc.fill_null(messages.cast(pa.large_string()), ""))
-    level_arr = pc.fill_null(levels.cast(pa.large_string()), "")
-    keys = pc.binary_join_element_wise(level_arr, masked, pa.scalar("\x1f", pa.large_string()))
-    encoded = pc.dictionary_encode(keys)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.unify_dictionaries().combine_chunks() if encoded.num_chunks else pa.array(
-            [], pa.dictionary(pa.int32(), pa.large_string()))
-    return encoded
+    """Every row's ``level \x1f masked message`` key, dictionary-encoded (the distinct shapes are the dictionary).
+
+    Identical messages are masked once: the messages are dictionary-encoded (a hash pass, far cheaper than the
+    regex passes), the distinct ones masked, and the keys built for the distinct (message, level) pairs only.
+    """
+    message_codes, distinct_messages = _encoded(pc.fill_null(_combined(messages).cast(pa.large_string()), ""))
+    level_codes, distinct_levels = _encoded(pc.fill_null(_combined(levels).cast(pa.large_string()), ""))
+    masked = mask_messages(distinct_messages)
+    width = max(len(distinct_levels), 1)
+    pair_codes, pairs = _encoded(pc.add(pc.multiply(message_codes.cast(pa.int64()), width),
+                                        level_codes.cast(pa.int64())))
+    pair_message = pc.divide(pairs, width)
+    pair_level = pc.subtract(pairs, pc.multiply(pair_message, width))
+    pair_keys = pc.binary_join_element_wise(pc.take(distinct_levels, pair_level), pc.take(masked, pair_message),
+                                            pa.scalar("\x1f", pa.large_string()))
+    key_codes, keys = _encoded(pair_keys)
+    row_keys = pc.take(key_codes, pair_codes) if len(pair_codes) else pa.array([], pa.int32())
+    return pa.DictionaryArray.from_arrays(row_keys.cast(pa.int32()), keys)
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    return values
+
+
+def _encoded(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(per-row code, distinct values) of a null-free array, distinct values in order of first appearance."""
+    encoded = pc.dictionary_encode(values)
+    return encoded.indices, encoded.dictionary
 
 
 def cluster_keys(keys: Sequence[str], weights: Sequence[int], *, similarity: float = 0.5,
