@@ -27,7 +27,7 @@ from .readers import decode_lines, detect_encoding, iter_byte_chunks
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
-STREAM_CHUNK_BYTES = 12 * 1024 * 1024
+STREAM_CHUNK_BYTES = 8 * 1024 * 1024
 SPLIT_MIN_BYTES = 2 * 1024 * 1024  # a chunk is cut in two for two threads when each half is at least this big
 HEAD_BYTES = 1 << 20
 SUMMARY_TEMPLATES_SCHEMA = {"template_id": "string", "level": "string", "template": "string", "count": "Int64",
@@ -143,6 +143,7 @@ def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | No
         else:
             carry, line_base = b"", line_base + total_lines
             summary.lines += total_lines
+        pa.default_memory_pool().release_unused()  # hand the chunk's buffers back: RSS stays flat over the file
     if carry:
         options = ParseOptions(fmt=fmt or summary.format or None, reference=reference, timezone=timezone)
         part, _, lines = _analyse_piece(carry, line_base, str(path), options, encoding, 0)

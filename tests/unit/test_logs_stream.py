@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from irlib.logs import analysis as A
 from irlib.logs.readers import read_lines
@@ -39,3 +40,31 @@ def test_streamed_templates_equal_in_memory_templates(tmp_path: Path) -> None:
     in_memory = A.templates(whole(path)).set_index("template_id")["count"].to_dict()
     assert sum(streamed.values()) == 500 and streamed == in_memory
     assert summary.format == "generic" and summary.unparsed_times == 0
+
+
+def _totals(summary: object) -> tuple[object, ...]:
+    s = summary
+    return (s.records, s.lines, s.unparsed_times, s.format, s.levels,  # type: ignore[attr-defined]
+            {k: (t.count, t.first, t.last, t.example) for k, t in s.shape_tallies.items()},  # type: ignore[attr-defined]
+            {k: (t.count, t.first, t.last, t.example) for k, t in s.error_tallies.items()})  # type: ignore[attr-defined]
+
+
+def test_two_threads_give_the_totals_of_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk cut in two at a record start for two threads adds up to exactly what one thread finds (Python
+    tracebacks, so a cut inside a record would show)."""
+    from irlib.logs import stream
+
+    path = tmp_path / "py.log"
+    sample = (FIX / "lnav" / "log2src_python-example.0").read_bytes()
+    path.write_bytes(sample * (5_000_000 // len(sample) + 1))
+    calls: list[int] = []
+    real = stream._pieces
+    monkeypatch.setattr(stream, "_pieces", lambda *a: calls.append(len(out := real(*a))) or out)
+    monkeypatch.setattr(stream, "worker_count", lambda: 2)
+    split = analyse_file(path, reference=REF, chunk_bytes=1 << 30)
+    assert calls == [2]
+    monkeypatch.setattr(stream, "SPLIT_MIN_BYTES", 1 << 40)
+    single = analyse_file(path, reference=REF, chunk_bytes=1 << 30)
+    assert calls == [2, 1]
+    assert _totals(split) == _totals(single)
+    assert split.records < split.lines  # multi-line records were joined
