@@ -1,4 +1,4 @@
-"""The ``irlib`` command: run, demo, verify, lab, webhook.
+"""The ``irlib`` command: run, demo, verify, logs, lab, webhook.
 
 Exit status: 0 success; 1 a step failed (the report is still written) or verification failed; 2 bad input.
 """
@@ -36,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--hmac-key-env", default="IRLIB_HMAC_KEY",
                         help="environment variable holding the HMAC key (default IRLIB_HMAC_KEY)")
     verify.add_argument("--expect", default="", help="the manifest hash recorded elsewhere (e.g. in the ticket)")
+    sub.add_parser("logs", help="templates, levels and error classes of log files or stdin (irlib logs -h)",
+                   add_help=False)
     sub.add_parser("lab", help="the incident lab on loopback (see docs/lab.md)", add_help=False)
     sub.add_parser("webhook", help="Alertmanager webhook receiver that declares incidents", add_help=False)
     return parser
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "lab":
         from .lab.cli import main as lab_main
         return lab_main(argv[1:])
+    if argv and argv[0] == "logs":
+        from .logs_cli import main as logs_main
+        return logs_main(argv[1:])
     if argv and argv[0] == "webhook":
         from .webhook import main as webhook_main
         return webhook_main(argv[1:])

@@ -163,6 +163,23 @@ def _generic_head(sample: list[str]) -> str:
     return r"^\[?(?P<ts>" + "|".join(used or _GENERIC_TIMES) + r")\]?[\s:|,\-]*"
 
 
+# PostgreSQL writes these after the message they explain, each with a full header of its own: they belong to it
+DETAIL_LEVELS = ("DETAIL", "HINT", "CONTEXT", "STATEMENT")
+
+
+def attach_detail_lines(parsed: ParsedLines) -> ParsedLines:
+    """Lines whose level is one of :data:`DETAIL_LEVELS` continue the record above them (as ``DETAIL:  text``),
+    so an error's detail, hint and failing statement stay with it."""
+    if len(parsed.level) == 0:
+        return parsed
+    detail = pc.fill_null(pc.is_in(parsed.level, value_set=pa.array(DETAIL_LEVELS, parsed.level.type)), False)
+    if not pc.any(detail).as_py():
+        return parsed
+    labelled = pc.binary_join_element_wise(parsed.level, parsed.msg, pa.scalar(":  ", parsed.msg.type))
+    return ParsedLines(start=pc.and_(parsed.start, pc.invert(detail)), ts=parsed.ts, level=parsed.level,
+                       logger=parsed.logger, msg=pc.if_else(detail, labelled, parsed.msg))
+
+
 def record_start_after(data: bytes, at: int, fmt: str, max_lines: int = 1000) -> int | None:
     """Byte offset of the first line after offset ``at`` of UTF-8 ``data`` that starts a record in text format
     ``fmt`` (its header matches), searching at most ``max_lines`` lines; None for other formats or when none does."""
@@ -175,7 +192,8 @@ def record_start_after(data: bytes, at: int, fmt: str, max_lines: int = 1000) ->
             return None
         end = data.find(b"\n", pos + 1)
         line = data[pos + 1: end if end >= 0 else len(data)].decode("utf-8", "replace").rstrip("\r")
-        if header.match(line):
+        match = header.match(line)
+        if match and match.groupdict().get("level") not in DETAIL_LEVELS:
             return pos + 1
         pos = end
     return None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -202,9 +201,18 @@ def read_lines(path: str | Path, *, encoding: str | None = None, max_bytes: int 
     return decode_lines(data, encoding=encoding), truncated
 
 
-def read_stdin_lines(*, encoding: str | None = None) -> Lines:
-    """Decoded lines of standard input (read as bytes)."""
-    return decode_lines(sys.stdin.buffer.read(), encoding=encoding)
+def iter_stream_chunks(stream: io.BufferedIOBase, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                       name: str = "standard input") -> Iterator[bytes]:
+    """The bytes of an open binary stream (e.g. ``sys.stdin.buffer``) in newline-ended pieces of about
+    ``chunk_bytes``, gunzipped when they start with the gzip magic number; read as they arrive, never all at once."""
+    source: Any = stream
+    head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
+    if head == b"\x1f\x8b":
+        source = gzip.GzipFile(fileobj=stream, mode="rb")
+    try:
+        yield from _newline_chunks(source, chunk_bytes)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise LogReadError(f"cannot read {name}: {exc}; gzip input must be complete") from exc
 
 
 def iter_byte_chunks(path: str | Path, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:

@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..frames import UTC_TS, conform
-from .formats import (JSON_FORMATS, TEXT_FORMATS, canonical_format, detect_format, parse_structured,
-                      parse_text)
+from .formats import (JSON_FORMATS, TEXT_FORMATS, attach_detail_lines, canonical_format, detect_format,
+                      parse_structured, parse_text)
 from .multiline import join_records, normalise_levels
 from .readers import Lines
 from .timestamps import parse_timestamps
@@ -64,7 +64,7 @@ def records_table(lines: Lines, source: str, options: ParseOptions,
         line_no, decode_error = pc.take(line_no, take), pc.take(decode_error, take)
         fallback_ts = None if fallback_ts is None else pc.take(fallback_ts, take)
     else:
-        parsed = parse_text(text, fmt)
+        parsed = attach_detail_lines(parse_text(text, fmt))
     joined = join_records(parsed, line_no, decode_error)
     ts = parse_timestamps(joined.ts, reference=options.reference, timezone=options.timezone)
     if fallback_ts is not None and len(ts):

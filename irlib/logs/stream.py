@@ -5,13 +5,15 @@
 and adds each chunk's templates and error classes to running totals.  Memory is bounded by the chunk size, not the
 file size.  Each chunk's messages are masked into shapes whose counts add up across chunks; the shapes are clustered
 once at the end, so the templates are the ones mining the whole file at once would give.
+:func:`analyse_stream` does the same for an open stream (standard input: ``kubectl logs ... | irlib logs -``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ from .arrowtext import may_contain_byte
 from .errors import classify_errors
 from .formats import canonical_format, detect_format, record_start_after
 from .parallel import worker_count
-from .readers import decode_lines, detect_encoding, iter_byte_chunks
+from .readers import decode_lines, detect_encoding, iter_byte_chunks, iter_stream_chunks
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
@@ -115,7 +117,23 @@ def _ranked(rows: list[dict[str, object]], schema: dict[str, str]) -> pd.DataFra
 def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | None = None,
                  reference: pd.Timestamp | None = None, timezone: str = "UTC",
                  chunk_bytes: int = STREAM_CHUNK_BYTES) -> LogSummary:
-    """Analyse a whole log file chunk by chunk (see the module doc); memory stays about ``chunk_bytes`` × 8.
+    """Analyse a whole log file (plain or gzip) chunk by chunk (see :func:`analyse_chunks`)."""
+    return analyse_chunks(iter_byte_chunks(path, chunk_bytes=chunk_bytes), str(path), fmt=fmt, encoding=encoding,
+                          reference=reference, timezone=timezone)
+
+
+def analyse_stream(stream: BinaryIO, *, name: str = "-", fmt: str | None = None, encoding: str | None = None,
+                   reference: pd.Timestamp | None = None, timezone: str = "UTC",
+                   chunk_bytes: int = STREAM_CHUNK_BYTES) -> LogSummary:
+    """Analyse an open binary stream such as ``sys.stdin.buffer`` (plain or gzip) as it arrives."""
+    chunks = iter_stream_chunks(stream, chunk_bytes=chunk_bytes,  # type: ignore[arg-type]
+                                name="standard input" if name == "-" else name)
+    return analyse_chunks(chunks, name, fmt=fmt, encoding=encoding, reference=reference, timezone=timezone)
+
+
+def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = None, encoding: str | None = None,
+                   reference: pd.Timestamp | None = None, timezone: str = "UTC") -> LogSummary:
+    """Analyse a log given as newline-ended byte chunks (see the module doc); memory stays about 40 × one chunk.
 
     A large chunk of a text log is cut in two at a line that starts a record and the halves are analysed on two
     threads (Arrow releases the GIL), their totals added in order: the same totals, sooner.
@@ -123,13 +141,13 @@ def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | No
     summary = LogSummary()
     carry = b""
     line_base = 1
-    for chunk in iter_byte_chunks(path, chunk_bytes=chunk_bytes):
+    for chunk in chunks:
         data = carry + chunk
         known = fmt or summary.format or _head_format(data, encoding)
         options = ParseOptions(fmt=known, reference=reference, timezone=timezone)
         pieces = _pieces(data, known, encoding, line_base)
         hold_from = 2 if len(pieces) == 1 else 1  # hold back the last record only when it is not the only one
-        parts = _in_threads([(piece, first, str(path), options, encoding, hold_from if k == len(pieces) - 1 else 0)
+        parts = _in_threads([(piece, first, source, options, encoding, hold_from if k == len(pieces) - 1 else 0)
                              for k, (piece, first) in enumerate(pieces)])
         total_lines = sum(lines for _, _, lines in parts)
         for part, _, _ in parts:
@@ -146,7 +164,7 @@ def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | No
         pa.default_memory_pool().release_unused()  # hand the chunk's buffers back: RSS stays flat over the file
     if carry:
         options = ParseOptions(fmt=fmt or summary.format or None, reference=reference, timezone=timezone)
-        part, _, lines = _analyse_piece(carry, line_base, str(path), options, encoding, 0)
+        part, _, lines = _analyse_piece(carry, line_base, source, options, encoding, 0)
         summary.merge(part)
         summary.lines += lines
     return summary

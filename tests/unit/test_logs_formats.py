@@ -203,3 +203,28 @@ def test_json_stream_with_runtime_tracebacks_between_records_is_still_json() -> 
              "ConnectionResetError: [Errno 104] Connection reset by peer",
              "----------------------------------------"]
     assert detect_format([record, *trace, record, *trace, record]) == "json"
+
+
+def test_postgres_detail_hint_and_statement_lines_stay_with_their_error() -> None:
+    frame, _ = load("lnav/logfile_postgres.0")
+    error = frame[frame["level"] == "ERROR"].iloc[0]
+    assert error["message"].startswith('relation "nonexistent_table" does not exist')
+    assert "\nSTATEMENT:  SELECT * FROM nonexistent_table;" in error["message"]
+    assert not frame["message"].str.startswith("SELECT * FROM nonexistent_table").any()
+
+
+def test_postgres_detail_lines_join_in_bulk() -> None:
+    from irlib.logs.readers import decode_lines
+    from irlib.logs.records import ParseOptions, records_table, to_frame
+
+    text = ("2026-12-04 10:00:00.100 UTC [77] ERROR:  duplicate key value violates unique constraint \"orders_pkey\"\n"
+            "2026-12-04 10:00:00.100 UTC [77] DETAIL:  Key (id)=(42) already exists.\n"
+            "2026-12-04 10:00:00.100 UTC [77] HINT:  Retry with another id.\n"
+            "2026-12-04 10:00:00.100 UTC [77] STATEMENT:  INSERT INTO orders VALUES (42)\n"
+            "2026-12-04 10:00:01.000 UTC [78] LOG:  checkpoint starting: time\n")
+    frame = to_frame(records_table(decode_lines(text.encode()), "pg", ParseOptions()))
+    assert frame["level"].tolist() == ["ERROR", "INFO"]
+    assert frame.loc[0, "message"].split("\n") == [
+        'duplicate key value violates unique constraint "orders_pkey"', "DETAIL:  Key (id)=(42) already exists.",
+        "HINT:  Retry with another id.", "STATEMENT:  INSERT INTO orders VALUES (42)"]
+    assert frame["line_no"].tolist() == [1, 5]
