@@ -143,9 +143,8 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
     line_base = 1
     for chunk in chunks:
         data = carry + chunk
-        known = fmt or summary.format or _head_format(data, encoding)
+        pieces, known = _pieces(data, fmt or summary.format or None, encoding, line_base)
         options = ParseOptions(fmt=known, reference=reference, timezone=timezone)
-        pieces = _pieces(data, known, encoding, line_base)
         hold_from = 2 if len(pieces) == 1 else 1  # hold back the last record only when it is not the only one
         parts = _in_threads([(piece, first, source, options, encoding, hold_from if k == len(pieces) - 1 else 0)
                              for k, (piece, first) in enumerate(pieces)])
@@ -195,30 +194,27 @@ def _in_threads(calls: list[tuple[Any, ...]]) -> list[tuple[LogSummary, int | No
         return list(pool.map(lambda args: _analyse_piece(*args), calls))
 
 
+def _pieces(data: bytes, fmt: str | None, encoding: str | None,
+            line_base: int) -> tuple[list[tuple[bytes, int]], str | None]:
+    """``data`` as one piece, or two cut at a record start near the middle (UTF-8 text formats, two cores, big
+    enough), each with the number of its first line; and the format (detected here when cutting needs it)."""
+    whole = [(data, line_base)]
+    if worker_count() < 2 or len(data) < 2 * SPLIT_MIN_BYTES or detect_encoding(data, encoding) != ("utf-8", 0):
+        return whole, fmt
+    fmt = fmt or _head_format(data, encoding)
+    at = None if fmt is None else record_start_after(data, len(data) // 2, canonical_format(fmt))
+    if at is None:
+        return whole, fmt
+    return [(data[:at], line_base), (data[at:], line_base + data.count(b"\n", 0, at))], fmt
+
+
 def _head_format(data: bytes, encoding: str | None) -> str | None:
     """The format detected on the first 200 lines of ``data`` (as :func:`records_table` would detect it), or None
-    when the first MiB holds fewer lines (records_table then detects on the whole chunk)."""
+    when its first MiB holds fewer lines (records_table then detects on the whole chunk)."""
     head = data[:HEAD_BYTES]
-    if len(data) > HEAD_BYTES:
-        head = head[: head.rfind(b"\n") + 1]
+    head = head[: head.rfind(b"\n") + 1]
     text = decode_lines(head, encoding=encoding).text
-    if len(text) < 200 and len(data) > len(head):
-        return None
-    return detect_format(text.slice(0, 200).to_pylist()) if len(text) else None
-
-
-def _pieces(data: bytes, fmt: str | None, encoding: str | None, line_base: int) -> list[tuple[bytes, int]]:
-    """``data`` as one piece, or two cut at a record start near the middle (UTF-8 text formats, two cores, big
-    enough); each with the number of its first line."""
-    whole = [(data, line_base)]
-    if fmt is None or worker_count() < 2 or len(data) < 2 * SPLIT_MIN_BYTES:
-        return whole
-    if detect_encoding(data, encoding) != ("utf-8", 0):
-        return whole
-    at = record_start_after(data, len(data) // 2, canonical_format(fmt))
-    if at is None:
-        return whole
-    return [(data[:at], line_base), (data[at:], line_base + data.count(b"\n", 0, at))]
+    return detect_format(text.slice(0, 200).to_pylist()) if len(text) >= 200 else None
 
 
 def _offset_of_line(data: bytes, line_index: int, total_lines: int) -> int:

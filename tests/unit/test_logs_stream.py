@@ -59,7 +59,7 @@ def test_two_threads_give_the_totals_of_one(tmp_path: Path, monkeypatch: pytest.
     path.write_bytes(sample * (5_000_000 // len(sample) + 1))
     calls: list[int] = []
     real = stream._pieces
-    monkeypatch.setattr(stream, "_pieces", lambda *a: calls.append(len(out := real(*a))) or out)
+    monkeypatch.setattr(stream, "_pieces", lambda *a: calls.append(len((out := real(*a))[0])) or out)
     monkeypatch.setattr(stream, "worker_count", lambda: 2)
     split = analyse_file(path, reference=REF, chunk_bytes=1 << 30)
     assert calls == [2]
