@@ -159,7 +159,7 @@ def header_stages(fmt: str, sample: list[str] | None = None) -> list[str] | None
 
 
 def _generic_head(sample: list[str]) -> str:
-    used = [alt for alt in _GENERIC_TIMES if any(re.match(r"^\[?(?:" + alt + ")", s) for s in sample)]
+    used = [alt for alt in _GENERIC_TIMES if any(re.match(r"^\[?(?:" + alt + ")", s, re.ASCII) for s in sample)]
     return r"^\[?(?P<ts>" + "|".join(used or _GENERIC_TIMES) + r")\]?[\s:|,\-]*"
 
 
@@ -243,7 +243,7 @@ def _parse_by_stages(lines: pa.Array, stages: list[str], full: list[str]) -> Par
     sliced in place (nulls or more than 2 GiB: :func:`_parse_by_prefix` reads them).  ``full`` holds the stages
     without narrowing: lines the (narrowed) first stage misses are tried with its full form."""
     n = len(lines)
-    if lines.null_count or drop_leading_bytes(lines.slice(0, 0), np.zeros(0, np.int64)) is None:
+    if lines.null_count:
         return None
     fields: dict[str, pa.Array] = {}
     start = pa.nulls(0, pa.bool_())
