@@ -91,7 +91,7 @@ SPEC: dict[str, Any] = {
     "severity_override": (_STR, False),
     "checks": ([{"name": (_STR, True), "database": (_STR, True), "sql": (_STR, True),
                  "expect": (_STR, False)}], False),
-    "actions": ({"allow": (_BOOL, False), "allowed": ("list:str", False)}, False),
+    "actions": ({"allow": (_BOOL, False)}, False),
     "redaction": ({"emails": (_BOOL, False), "ips": (_BOOL, False)}, False),
     "limits": ({"notebook_timeout_s": (_NUM, False), "notebook_memory_mb": (_INT, False),
                 "output_max_kb": (_INT, False)}, False),

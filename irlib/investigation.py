@@ -21,7 +21,7 @@ from .findings import Finding, load_findings, save_finding, to_jsonable
 from .frames import conform
 from .fsutil import write_json
 from .incident import Incident, load_incident
-from .redact import Redactor
+from .redact import Redactor, redaction_key
 from .sources.base import Fetched, schema_of
 from .timeutil import parse_instant, utc_now
 
@@ -68,7 +68,7 @@ class Investigation:
         self.now = now if now is not None else utc_now()
         self.store = EvidenceStore(self.run_dir)
         self.replay_store = EvidenceStore(replay) if replay else None
-        self.redactor = Redactor(key=_redaction_key(), emails=bool(incident.redaction.get("emails")),
+        self.redactor = Redactor(key=redaction_key(), emails=bool(incident.redaction.get("emails")),
                                  ips=bool(incident.redaction.get("ips")))
         self._sources: dict[str, Any] = {}
         self.used: list[EvidenceRecord] = []  # every fetch this notebook made, in order
@@ -224,10 +224,6 @@ def _window_of(args: dict[str, Any], incident: Incident) -> dict[str, str]:
     start = args.get("start") or args.get("since") or incident.window.start.isoformat()
     end = args.get("end") or incident.window.end.isoformat()
     return {"start": str(start), "end": str(end)}
-
-
-def _redaction_key() -> bytes:
-    return os.environ.get("IRLIB_REDACTION_KEY", "irlib-redaction").encode()
 
 
 def resolve_replay(value: str | None, incident: Incident) -> Path | None:

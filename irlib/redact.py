@@ -19,6 +19,7 @@ import copy
 import functools
 import hashlib
 import hmac
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -216,6 +217,11 @@ def merge_spans(spans: list[tuple[int, int, int, str]]) -> list[Span]:
         else:
             merged.append([start, end, priority, kind])
     return [(s, e, k) for s, e, _, k in merged]
+
+
+def redaction_key() -> bytes:
+    """The key that makes placeholders (``IRLIB_REDACTION_KEY``; a fixed default keeps them stable across runs)."""
+    return os.environ.get("IRLIB_REDACTION_KEY", "irlib-redaction").encode()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from .evidence import EvidenceStore
 from .execute import FAIL_MARK, StepOutcome
 from .findings import load_findings
 from .fsutil import write_text
-from .redact import Redactor
+from .redact import Redactor, redaction_key
 from .steps_catalog import BY_NUMBER, Step
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
@@ -52,6 +52,9 @@ def page(title: str, body: str) -> str:
             f"<style>{CSS}</style></head><body>\n{body}\n</body></html>\n")
 
 
+DEFAULT_OUTPUT_MAX_KB = 2048  # one cell output, in the executed notebook and its page (limits.output_max_kb)
+
+
 @dataclass
 class RenderedStep:
     """A step's outputs, redacted and rendered (in the worker that ran it), ready to be written."""
@@ -62,10 +65,12 @@ class RenderedStep:
 
 
 def render_step(step: Step, outcome: StepOutcome, incident_id: str, incident_title: str, *, emails: bool = False,
-                ips: bool = False) -> RenderedStep:
-    """Redact the executed notebook and render its page (no code cells; a failure marked where it happened)."""
-    redactor = Redactor(key=_key(), emails=emails, ips=ips)
+                ips: bool = False, output_max_kb: int = DEFAULT_OUTPUT_MAX_KB) -> RenderedStep:
+    """Redact the executed notebook, cap its outputs and render its page (no code cells; a failure marked where it
+    happened)."""
+    redactor = Redactor(key=redaction_key(), emails=emails, ips=ips)
     nb = redactor.notebook(json.loads(outcome.notebook_json))
+    cap_outputs(nb, output_max_kb * 1024)
     error = redactor.text(outcome.error)
     if outcome.status == "failed":
         _add_failure_banner(nb, error)
@@ -75,6 +80,41 @@ def render_step(step: Step, outcome: StepOutcome, incident_id: str, incident_tit
         header += f"<div class=\"banner\"><strong>This step failed.</strong> {esc(error)}</div>"
     return RenderedStep(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
                         page(f"{step.number} {step.title}", header + notebook_body(nb)), dict(redactor.counts))
+
+
+def cap_outputs(nb: dict[str, Any], max_bytes: int) -> int:
+    """Cut every cell output whose JSON is larger than ``max_bytes`` down to its first ``max_bytes`` of plain text
+    and a note saying so (rich forms such as HTML tables and images are dropped: half a table or image is
+    unreadable); returns how many outputs were cut.  A runaway print cannot bloat the evidence or the report."""
+    cut = 0
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs") or []:
+            size = len(json.dumps(output, ensure_ascii=False).encode("utf-8"))
+            if size <= max_bytes:
+                continue
+            cut += 1
+            note = (f"\n[output of {size // 1024} KB cut to its first {max_bytes // 1024} KB of text: "
+                    "limits.output_max_kb in the incident parameters]")
+            if "text" in output:
+                output["text"] = _head(_joined(output["text"]), max_bytes) + note
+            if isinstance(output.get("data"), dict):
+                output["data"] = {"text/plain": _head(_joined(output["data"].get("text/plain", "")), max_bytes)
+                                  + note}
+            if "traceback" in output:
+                output["traceback"] = [_tail(_joined(output["traceback"], "\n"), max_bytes) + note]
+    return cut
+
+
+def _joined(value: Any, sep: str = "") -> str:
+    return sep.join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _head(text: str, max_bytes: int) -> str:
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+
+
+def _tail(text: str, max_bytes: int) -> str:
+    return text.encode("utf-8")[-max_bytes:].decode("utf-8", "ignore")
 
 
 def write_step_outputs(run_dir: Path, step: Step, rendered: RenderedStep) -> None:
@@ -106,11 +146,6 @@ def _add_failure_banner(nb: dict[str, Any], error: str) -> None:
             return
 
 
-def _key() -> bytes:
-    import os
-    return os.environ.get("IRLIB_REDACTION_KEY", "irlib-redaction").encode()
-
-
 def build_report(run_dir: Path) -> tuple[Path, str]:
     """Write ``index.html`` and the manifest; return the index path and the manifest hash."""
     from .manifest import write_manifest
@@ -140,6 +175,7 @@ def index_body(state: dict[str, Any], records: list[Any], findings: dict[str, An
     from .summary import summary_html
 
     parts = [f"<h1>Incident {esc(state['incident'])}: {esc(state.get('title', ''))}</h1>",
+             f"<p class=\"lead\">{esc(state['summary'])}</p>" if state.get("summary") else "",
              f"<p>Window {esc(state['window']['start'])} → {esc(state['window']['end'])}. Run started "
              f"{esc(state.get('started_at'))}, finished {esc(state.get('finished_at'))}."
              + (f" Evidence replayed from <code>{esc(state['replay'])}</code>." if state.get("replay") else "")

@@ -24,6 +24,7 @@ from .execute import StepOutcome, StepTask, run_step
 from .fsutil import write_json, write_text
 from .incident import Incident, load_incident
 from .investigation import resolve_replay
+from .redact import Redactor, redaction_key
 from .steps_catalog import EVIDENCE_STEPS, Step, select_steps
 from .timeutil import utc_now
 
@@ -142,7 +143,11 @@ def snapshot_expiring(incident: Incident, run_dir: Path, clock: pd.Timestamp) ->
 
 def _initial_state(incident: Incident, steps: list[Step], clock: pd.Timestamp, bundle: Path | None) -> dict:
     return {
-        "incident": incident.id, "title": incident.title, "now": clock.isoformat(),
+        "incident": incident.id, "title": incident.title,
+        "summary": Redactor(key=redaction_key(), emails=bool(incident.redaction.get("emails")),
+                            ips=bool(incident.redaction.get("ips"))).text(
+            str((incident.raw.get("incident") or {}).get("summary") or "")),
+        "now": clock.isoformat(),
         "started_at": utc_now().isoformat(), "finished_at": None, "complete": False,
         "replay": str(bundle) if bundle else None, "window": incident.window.to_dict(),
         "steps": {s.number: {"name": s.name, "title": s.title, "status": "pending"} for s in steps},
@@ -174,7 +179,9 @@ def _execute(steps: list[Step], tasks: dict[str, StepTask], incident: Incident, 
     """Run the steps stage by stage in a pool of worker processes (each worker also redacts and renders); hand
     each step to ``finished`` as it completes and call ``stage_done`` after each stage."""
     outcomes: dict[str, StepOutcome] = {}
-    red = {"emails": bool(incident.redaction.get("emails")), "ips": bool(incident.redaction.get("ips"))}
+    red: dict[str, Any] = {"emails": bool(incident.redaction.get("emails")), "ips": bool(incident.redaction.get("ips"))}
+    if incident.limits.get("output_max_kb"):
+        red["output_max_kb"] = int(incident.limits["output_max_kb"])
     manager = SyncManager()
     manager.start(initializer=_die_with_runner, initargs=(os.getpid(),))  # holds the "step started" queue
     with manager, ProcessPoolExecutor(max_workers=min(jobs, len(steps)), initializer=_quiet_worker,
@@ -207,7 +214,7 @@ def _announce(started: Any, say: Progress) -> None:
         say(f"[{name}] running")
 
 
-def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, bool],
+def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red: dict[str, Any],
                    started: Any = None) -> Done:
     """Worker: announce the start, execute the step's notebook, then redact and render it."""
     from .report import render_step
@@ -218,7 +225,7 @@ def run_and_render(task: StepTask, step: Step, incident_id: str, title: str, red
     return outcome, render_step(step, outcome, incident_id, title, **red)
 
 
-def _outcome(step: Step, future: Future[Done], task: StepTask, incident: Incident, red: dict[str, bool]) -> Done:
+def _outcome(step: Step, future: Future[Done], task: StepTask, incident: Incident, red: dict[str, Any]) -> Done:
     try:
         return future.result()
     except Exception as exc:  # the worker process itself died

@@ -24,3 +24,20 @@ def test_example_shows_every_top_level_section() -> None:
     text = EXAMPLE.read_text()
     for key in SPEC:
         assert f"{key}:" in text, key
+
+
+def _keys(spec: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, (kind, _required) in spec.items():
+        out.append(prefix + key)
+        inner = kind[0] if isinstance(kind, list) else kind
+        if isinstance(inner, dict):
+            out.extend(_keys(inner, prefix + key + "."))
+    return out
+
+
+def test_example_documents_every_key_the_spec_accepts() -> None:
+    """A key accepted but shown nowhere is a setting nobody finds (commented-out lines count as shown)."""
+    text = EXAMPLE.read_text()
+    missing = [key for key in _keys(SPEC) if f"{key.rsplit('.', 1)[-1]}:" not in text]
+    assert not missing, missing
