@@ -118,3 +118,11 @@ def test_large_inputs_take_the_fast_path_with_the_same_lines() -> None:
     assert len(with_error) == 60_001 and with_error.decode_error.to_pylist().count(True) == 1
     lone_cr = b"a\rb\n" * 300_000
     assert decode_lines(lone_cr).text.to_pylist()[:2] == ["a\rb", "a\rb"]
+
+
+def test_large_crlf_input_with_colour_codes_loses_both() -> None:
+    body = b"".join(f"\x1b[32mINFO\x1b[0m line {i}\r\n".encode() for i in range(80_000))
+    assert len(body) > 1 << 20  # the CSV fast path
+    lines = decode_lines(body).text.to_pylist()
+    assert lines[:2] == ["INFO line 0", "INFO line 1"] and len(lines) == 80_000
+    assert not any("\r" in s or "\x1b" in s for s in lines)
