@@ -14,6 +14,7 @@ bearer_token, url_password, dsn_password, session_cookie, env_secret, api_key, a
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import copy
 import functools
@@ -107,6 +108,15 @@ def _random_ok(_match: re.Match[str], secret: str) -> bool:
     return _looks_random(secret)
 
 
+def _basic_ok(_match: re.Match[str], secret: str) -> bool:
+    """HTTP Basic credentials: base64 of ``user:password``."""
+    try:
+        decoded = base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return ":" in decoded and decoded.isprintable()
+
+
 def _password_ok(_match: re.Match[str], secret: str) -> bool:
     return _plausible_password(secret)
 
@@ -136,6 +146,7 @@ RULES: list[Rule] = [
         + r"(?:(?P<scheme>basic|bearer|token|apikey|key|negotiate|ntlm)\s+(?P<tok>[^\s\"',;\\]{6,})"
         + r"|(?:digest|aws4-hmac-sha256|hmac[\w-]*)\s+(?P<rest>[^\r\n\"']{6,})"
         + r"|(?P<bare>[A-Za-z0-9._~+/=-]{16,}))"), ("tok", "rest", "bare"), _password_ok),
+    Rule("basic_auth", _rx(r"(?i)\bbasic\s+(?P<v>[A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])"), ("v",), _basic_ok),
     Rule("bearer_token", _rx(r"(?i)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{12,})"), ("v",), _random_ok),
     Rule("url_password", _rx(r"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"<>]*:(?P<v>[^\s@/'\"<>]+)@[^\s@]"), ("v",),
          _password_ok),
@@ -158,7 +169,7 @@ IP_RULES = [
 # Every match of every rule contains one of these; text without any of them is left alone without running the rules.
 _TRIGGERS = (r"private key|[A-Za-z0-9+/]{64}|eyJ|AKIA|ASIA|secretaccesskey|AIza|ya29\.|accountkey|sharedaccesskey"
              r"|sig=|gh[pousr]_|github_pat_|glpat-|xox|xapp-|hooks\.slack|_live_|_test_|whsec_|SG\.|npm_|sk-"
-             r"|authorization|bearer|://|password|passwd|passphrase|pwd|identified|secret|token|api.?key|apikey"
+             r"|authorization|bearer|basic|://|password|passwd|passphrase|pwd|identified|secret|token|api.?key|apikey"
              r"|access.?key|private.?key|credential|encryption.?key|signing.?key|auth.?key|_key|cookie|session"
              r"|sid=|jsessionid|mysql")
 PREFILTER = re.compile(_TRIGGERS, re.IGNORECASE)

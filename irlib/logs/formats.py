@@ -210,10 +210,33 @@ def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
         else None
     parts = sliced_map(lambda part: _parse_text(part, fmt, stages), lines)
     if len(parts) == 1:
-        return parts[0]
-    return ParsedLines(start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
-                       level=concat([p.level for p in parts]), logger=concat([p.logger for p in parts]),
-                       msg=concat([p.msg for p in parts]))
+        return _restore_false_loggers(parts[0])
+    return _restore_false_loggers(ParsedLines(
+        start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
+        level=concat([p.level for p in parts]), logger=concat([p.logger for p in parts]),
+        msg=concat([p.msg for p in parts])))
+
+
+# "Name: text" after a header reads as a logger, except when the name is an exception type or a header field:
+# "ERROR psycopg2.OperationalError: ..." and "Authorization: Basic ..." are messages (the redactor needs the whole)
+FALSE_LOGGER_PATTERN = (r"(?i)(?:Error|Exception|Exit|Interrupt|Fault|Failure|Warning)$"
+                        r"|^(?:proxy-)?authorization$|^(?:set-)?cookie$|^x-(?:api-key|auth-token|amz-security-token)$"
+                        r"|^api-?key$")
+
+
+def _restore_false_loggers(parsed: ParsedLines) -> ParsedLines:
+    """Put an exception type or header-field name taken for a logger back at the front of its message."""
+    if len(parsed.logger) == 0 or parsed.logger.null_count == len(parsed.logger):
+        return parsed
+    false = pc.fill_null(pc.match_substring_regex(parsed.logger, pattern=FALSE_LOGGER_PATTERN), False)
+    if not pc.any(false).as_py():
+        return parsed
+    logger = parsed.logger.cast(pa.large_string())
+    msg = parsed.msg.cast(pa.large_string())
+    joined = pc.binary_join_element_wise(logger, msg, pa.scalar(": ", pa.large_string()))
+    return ParsedLines(start=parsed.start, ts=parsed.ts, level=parsed.level,
+                       logger=pc.if_else(false, pa.scalar("", pa.large_string()), logger),
+                       msg=pc.if_else(false, joined, msg))
 
 
 def _parse_text(lines: pa.Array, fmt: str, stages: list[str] | None = None) -> ParsedLines:

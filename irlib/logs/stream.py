@@ -9,7 +9,7 @@ once at the end, so the templates are the ones mining the whole file at once wou
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from .readers import decode_lines, detect_encoding, iter_byte_chunks, iter_strea
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
+Redact = Callable[[str], str]
 STREAM_CHUNK_BYTES = 8 * 1024 * 1024
 SPLIT_MIN_BYTES = 2 * 1024 * 1024  # a chunk is cut in two for two threads when each half is at least this big
 HEAD_BYTES = 1 << 20
@@ -111,29 +112,36 @@ def _ranked(rows: list[dict[str, object]], schema: dict[str, str]) -> pd.DataFra
     if not rows:
         return empty_frame(schema)
     frame = pd.DataFrame(rows).sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    for column in ("first_seen", "last_seen"):  # all NaT (a log without readable times) has no zone of its own
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     return conform(frame, schema)
 
 
 def analyse_file(path: str | Path, *, fmt: str | None = None, encoding: str | None = None,
                  reference: pd.Timestamp | None = None, timezone: str = "UTC",
-                 chunk_bytes: int = STREAM_CHUNK_BYTES) -> LogSummary:
+                 chunk_bytes: int = STREAM_CHUNK_BYTES, redact: Redact | None = None) -> LogSummary:
     """Analyse a whole log file (plain or gzip) chunk by chunk (see :func:`analyse_chunks`)."""
     return analyse_chunks(iter_byte_chunks(path, chunk_bytes=chunk_bytes), str(path), fmt=fmt, encoding=encoding,
-                          reference=reference, timezone=timezone)
+                          reference=reference, timezone=timezone, redact=redact)
 
 
 def analyse_stream(stream: BinaryIO, *, name: str = "-", fmt: str | None = None, encoding: str | None = None,
                    reference: pd.Timestamp | None = None, timezone: str = "UTC",
-                   chunk_bytes: int = STREAM_CHUNK_BYTES) -> LogSummary:
+                   chunk_bytes: int = STREAM_CHUNK_BYTES, redact: Redact | None = None) -> LogSummary:
     """Analyse an open binary stream such as ``sys.stdin.buffer`` (plain or gzip) as it arrives."""
     chunks = iter_stream_chunks(stream, chunk_bytes=chunk_bytes,  # type: ignore[arg-type]
                                 name="standard input" if name == "-" else name)
-    return analyse_chunks(chunks, name, fmt=fmt, encoding=encoding, reference=reference, timezone=timezone)
+    return analyse_chunks(chunks, name, fmt=fmt, encoding=encoding, reference=reference, timezone=timezone,
+                          redact=redact)
 
 
 def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = None, encoding: str | None = None,
-                   reference: pd.Timestamp | None = None, timezone: str = "UTC") -> LogSummary:
+                   reference: pd.Timestamp | None = None, timezone: str = "UTC",
+                   redact: Redact | None = None) -> LogSummary:
     """Analyse a log given as newline-ended byte chunks (see the module doc); memory stays about 40 × one chunk.
+
+    ``redact`` (e.g. ``Redactor().text``) is applied to every distinct message before anything is derived from it,
+    so no template, class or example holds a secret, not even a piece of one.
 
     A large chunk of a text log is cut in two at a line that starts a record and the halves are analysed on two
     threads (Arrow releases the GIL), their totals added in order: the same totals, sooner.
@@ -146,8 +154,8 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
         pieces, known = _pieces(data, fmt or summary.format or None, encoding, line_base)
         options = ParseOptions(fmt=known, reference=reference, timezone=timezone)
         hold_from = 2 if len(pieces) == 1 else 1  # hold back the last record only when it is not the only one
-        parts = _in_threads([(piece, first, source, options, encoding, hold_from if k == len(pieces) - 1 else 0)
-                             for k, (piece, first) in enumerate(pieces)])
+        parts = _in_threads([(piece, first, source, options, encoding, hold_from if k == len(pieces) - 1 else 0,
+                              redact) for k, (piece, first) in enumerate(pieces)])
         total_lines = sum(lines for _, _, lines in parts)
         for part, _, _ in parts:
             summary.merge(part)
@@ -163,14 +171,14 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
         pa.default_memory_pool().release_unused()  # hand the chunk's buffers back: RSS stays flat over the file
     if carry:
         options = ParseOptions(fmt=fmt or summary.format or None, reference=reference, timezone=timezone)
-        part, _, lines = _analyse_piece(carry, line_base, source, options, encoding, 0)
+        part, _, lines = _analyse_piece(carry, line_base, source, options, encoding, 0, redact)
         summary.merge(part)
         summary.lines += lines
     return summary
 
 
 def _analyse_piece(data: bytes, first_line: int, source: str, options: ParseOptions, encoding: str | None,
-                   hold_from: int) -> tuple[LogSummary, int | None, int]:
+                   hold_from: int, redact: Redact | None = None) -> tuple[LogSummary, int | None, int]:
     """(totals of the piece's records, first line of the record held back or None, lines read).
 
     With ``hold_from`` > 0 and at least that many records, the last record is held back (left out of the totals):
@@ -183,7 +191,7 @@ def _analyse_piece(data: bytes, first_line: int, source: str, options: ParseOpti
     if hold_from and table.num_rows >= hold_from:
         held = int(table.column("line_no")[-1].as_py())
         table = table.slice(0, table.num_rows - 1)
-    _add(part, table)
+    _add(part, table, redact)
     return part, held, len(lines)
 
 
@@ -227,7 +235,7 @@ def _offset_of_line(data: bytes, line_index: int, total_lines: int) -> int:
     return pos + 1
 
 
-def _add(summary: LogSummary, table: pa.Table) -> None:
+def _add(summary: LogSummary, table: pa.Table, redact: Redact | None = None) -> None:
     if table.num_rows == 0:
         return
     summary.records += table.num_rows
@@ -236,6 +244,8 @@ def _add(summary: LogSummary, table: pa.Table) -> None:
     for item in pc.value_counts(levels).to_pylist():
         summary.levels[item["values"]] = summary.levels.get(item["values"], 0) + item["counts"]
     messages = table.column("message").combine_chunks()
+    if redact is not None:
+        messages = _redacted(messages, redact)
     first_lines = messages
     if may_contain_byte(messages, 10) and pc.any(pc.match_substring(messages, "\n")).as_py():
         first_lines = pc.replace_substring_regex(messages, pattern=r"(?s)\n.*", replacement="", max_replacements=1)
@@ -247,6 +257,13 @@ def _add(summary: LogSummary, table: pa.Table) -> None:
             keys_arr = pc.dictionary_encode(classes)
             keys = [(str(c), kind) for c in keys_arr.dictionary.to_pylist()]
             _tally(summary.error_tallies, keys_arr.indices, keys, pc.take(stamps, rows), pc.take(messages, rows))
+
+
+def _redacted(messages: pa.Array, redact: Redact) -> pa.Array:
+    """``messages`` with ``redact`` applied to each distinct one."""
+    encoded = pc.dictionary_encode(messages)
+    clean = pa.array([redact(m) for m in encoded.dictionary.to_pylist()], messages.type)
+    return pc.take(clean, encoded.indices)
 
 
 def _tally(store: dict[Any, _Tally], index: pa.Array, keys: list[Any], stamps: pa.Array,

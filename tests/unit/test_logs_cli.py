@@ -57,3 +57,35 @@ def test_text_report_redacts_and_a_missing_file_does_not_stop_the_others(tmp_pat
 def test_bad_options_exit_2_with_a_message(args: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", *args]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_logs_without_any_time_and_hostile_bytes_are_reported_not_crashed(tmp_path: Path) -> None:
+    log = tmp_path / "plain.log"
+    log.write_bytes(b"hello world\nbell\x07 and back\x08\x08XX\n" + bytes(range(256)) + b"\n")
+    done = _irlib_logs(["--top", "5", str(log)])
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    assert "4 without a readable time" in text and "bell\\x07 and back\\x08\\x08XX" in text
+    assert "\x07" not in text and "\x08" not in text
+    assert json.loads(_irlib_logs(["--json", str(log)]).stdout)["templates"][0]["first_seen"] is None
+
+
+def test_credentials_in_header_lines_and_secret_pieces_never_show(tmp_path: Path) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text("2026-01-01T10:00:00Z ERROR Authorization: Basic YXBwOlMzY3JldFBhc3N3MHJk\n"
+                   "2026-01-01T10:00:01Z WARN AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+                   "2026-01-01T10:00:02Z ERROR psycopg2.OperationalError: connection refused\n")
+    done = _irlib_logs(["--json", str(log)])
+    assert done.returncode == 0, done.stderr
+    assert b"YXBwOlMz" not in done.stdout and b"bPxRfiCY" not in done.stdout and b"K7MDENG" not in done.stdout
+    out = json.loads(done.stdout)
+    assert [c["error_class"] for c in out["error_classes"]] == ["psycopg2.OperationalError"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--top", "0", "x.log"], "--top must be 1 or more"),
+    (["--timezone", "Mars/Olympus", "x.log"], "is not a time zone"),
+])
+def test_more_bad_options(args: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", *args]) == 2
+    assert words in capsys.readouterr().err

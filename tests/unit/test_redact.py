@@ -210,3 +210,12 @@ def test_hostile_long_inputs_take_linear_time() -> None:
     slowest = max(timings, key=timings.__getitem__)
     print(json.dumps({"benchmark": "redact_hostile", "slowest": slowest, "seconds": round(timings[slowest], 3)}))
     assert timings[slowest] < 3, timings
+
+
+def test_http_basic_credentials_alone_are_redacted_but_the_word_basic_is_not() -> None:
+    from irlib.redact import Redactor
+
+    red = Redactor()
+    assert "YXBwOlMz" not in red.text("Basic YXBwOlMzY3JldFBhc3N3MHJk")  # base64 of app:S3cretPassw0rd
+    assert red.text("basic health check passed") == "basic health check passed"
+    assert red.text("Basic Authentication enabled for realm") == "Basic Authentication enabled for realm"
