@@ -32,6 +32,7 @@ import yaml
 
 from .errors import IrlibError, ParameterError
 from .fsutil import write_json, write_text
+from .termination import interrupt_on_termination
 from .timeutil import TimeParseError, as_utc, utc_now
 
 MAX_PAYLOAD_BYTES = 1 << 20
@@ -434,6 +435,7 @@ def main(argv: list[str]) -> int:
                         (lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs)),
                         lookback=pd.Timedelta(args.lookback), token=token or None)
     server = make_server(receiver, args.host, args.port)
+    interrupt_on_termination()  # SIGTERM (Kubernetes, systemd) closes the socket and waits for running runs
     import sys
 
     sys.stderr.write(f"irlib webhook listening on http://{args.host}:{server.server_address[1]}/alerts; "

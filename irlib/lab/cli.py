@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 from ..errors import IrlibError
+from ..termination import interrupt_on_termination
 from . import config
 from .lab import Lab, LabSettings
 from .demo import record
@@ -45,6 +46,7 @@ def main(argv: list[str]) -> int:
         if name == "scenario":
             cmd.add_argument("number", type=int, choices=range(1, 6))
     args = parser.parse_args(argv or ["up"])
+    interrupt_on_termination()  # SIGTERM / SIGHUP stop the lab's servers as Ctrl-C does
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="irlib-lab-"))
     lab = Lab(workdir.resolve(), LabSettings(memory_limit_mb=args.memory_limit_mb))
     say(f"starting the lab in {lab.workdir}")
@@ -69,13 +71,16 @@ def main(argv: list[str]) -> int:
     except (IrlibError, TimeoutError) as exc:
         say(f"error: {exc}")
         return 1
+    except KeyboardInterrupt as exc:
+        say(f"interrupted ({exc or 'Ctrl-C'})")
+        return 130
     finally:
         say("stopping the lab")
         lab.stop()
 
 
 def _wait_forever(lab: Lab) -> int:
-    say("lab is up; inject a scenario from Python (irlib.lab.scenarios.inject) or stop with Ctrl-C")
+    say("lab is up; stop it with Ctrl-C or SIGTERM (each scenario command starts a lab of its own: see docs/lab.md)")
     try:
         while True:
             time.sleep(3600)
