@@ -30,6 +30,7 @@ SOURCE_PROMETHEUS: dict[str, Any] = {
     "ca_bundle": (_PATH, False),
     "verify_tls": (_BOOL, False),
     "headers": ("map:str", False),
+    "headers_env": ("map:env", False),
     "timeout_s": (_NUM, False),
     "retries": (_INT, False),
     "step": (_STR, False),
@@ -273,9 +274,25 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
         _check_url(value, key, path)
     if tag == _ENV:
         return _validate_env_name(value, key, path)
+    if ".headers." in key:
+        _check_header(key, value, path)
     if tag == _PATH:
         return _validate_path(value, key, path)
     return value
+
+
+_CREDENTIAL_HEADER = re.compile(r"(?i)^(?:proxy-)?authorization$|^(?:set-)?cookie$|api-?key|auth|token|secret"
+                                r"|passw|session|signature|credential")
+
+
+def _check_header(key: str, value: str, path: Path) -> None:
+    """A literal header must not carry a credential (by its name or by the shape of its value)."""
+    name = key.rsplit(".", 1)[-1]
+    if _CREDENTIAL_HEADER.search(name) or _looks_secret(f"{name}: {value}") or _looks_secret(value):
+        env_key = key.replace(".headers.", ".headers_env.")
+        raise ParameterError(f"header {name!r} carries a credential, and secrets are never written in parameter "
+                             f"files: put it in an environment variable and name that variable in {env_key} "
+                             "(or use token_env for a bearer token)", path=str(path), key=key)
 
 
 def _validate_env_name(value: str, key: str, path: Path) -> str:

@@ -1,7 +1,7 @@
 """Prometheus evidence: range and instant queries, the RED/USE signal packs, alerts and rules, as tidy frames.
 
 Configured by ``sources.prometheus`` in the incident parameters (url, token_env, username/password_env, ca_bundle,
-verify_tls, headers, timeout_s, retries, step, queries, labels).  Long windows are split into several requests
+verify_tls, headers, headers_env, timeout_s, retries, step, queries, labels).  Long windows are split into several requests
 (the query text untouched) so that none exceeds Prometheus's 11,000 points per series, and stitched back with no
 duplicated or missing points.  Naive times are UTC.  Answers are parsed straight into numpy arrays, never through
 prometheus-api-client's DataFrame classes.

@@ -40,6 +40,7 @@ class PrometheusHttp:
         self._username = config.get("username")
         self._password_env = config.get("password_env")
         self._headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
+        self.config_headers_env = dict(config.get("headers_env") or {})
         if _is_loopback(url) and not any(k.lower() == "accept-encoding" for k in self._headers):
             # Compressing tens of MB costs seconds of CPU on both ends and saves nothing on loopback.
             self._headers["Accept-Encoding"] = "identity"
@@ -91,6 +92,8 @@ class PrometheusHttp:
 
     def _request_headers(self) -> dict[str, str]:
         headers = dict(self._headers)
+        for name, env in (self.config_headers_env or {}).items():  # secret headers, read at request time
+            headers[str(name)] = _secret(str(env), f"headers_env.{name}")
         if self._token_env:
             headers["Authorization"] = f"Bearer {_secret(self._token_env, 'token_env')}"
         return headers

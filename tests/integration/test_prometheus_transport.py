@@ -49,9 +49,11 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
     mode = "flaky"
     failures = 0
     seen: list[str] = []
+    headers_seen: list[dict[str, str]] = []
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         self.seen.append(self.path)
+        self.headers_seen.append(dict(self.headers))
         if self.mode == "malformed":
             self._send(200, b"<html>proxy login page</html>")
         elif self.mode == "slow":
@@ -78,7 +80,7 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def proxy(scraping: ServerProcess) -> Iterator[type[_Faulty]]:
-    handler = type("Faulty", (_Faulty,), {"upstream": scraping.url, "seen": []})
+    handler = type("Faulty", (_Faulty,), {"upstream": scraping.url, "seen": [], "headers_seen": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -91,10 +93,11 @@ def proxy(scraping: ServerProcess) -> Iterator[type[_Faulty]]:
         thread.join(timeout=5)
 
 
-def _source(url: str, retries: int = 2, timeout_s: float = 10) -> PrometheusSource:
+def _source(url: str, retries: int = 2, timeout_s: float = 10, extra: str = "") -> PrometheusSource:
     text = ("incident: {id: T, title: t, declared_at: '%s'}\nwindow: {start: '%s', end: '%s'}\n"
-            "service: {name: s}\nsources:\n  prometheus: {url: '%s', retries: %d, timeout_s: %s}\n"
-            % (NOW.isoformat(), (NOW - pd.Timedelta(hours=1)).isoformat(), NOW.isoformat(), url, retries, timeout_s))
+            "service: {name: s}\nsources:\n  prometheus: {url: '%s', retries: %d, timeout_s: %s%s}\n"
+            % (NOW.isoformat(), (NOW - pd.Timedelta(hours=1)).isoformat(), NOW.isoformat(), url, retries, timeout_s,
+               extra))
     return PrometheusSource(parse_incident(text, path=Path("/tmp/t.yaml"), now=NOW))
 
 
@@ -140,3 +143,13 @@ def test_malformed_and_slow_answers_are_unavailable(proxy: type[_Faulty]) -> Non
     with pytest.raises(SourceUnavailable, match="within 1 s"):
         _source(proxy.url, timeout_s=1).instant_query(query="up", at=NOW)  # type: ignore[attr-defined]
     assert time.monotonic() - began < 2.9
+
+
+def test_secret_headers_come_from_the_environment_at_request_time(proxy: type[_Faulty],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRLIB_TEST_PROM_KEY", "k-123-secret")
+    extra = ", headers: {X-Scope-OrgID: shop}, headers_env: {X-Api-Key: IRLIB_TEST_PROM_KEY}"
+    source = _source(proxy.url, extra=extra)  # type: ignore[attr-defined]
+    _wait_for_self_scrape(source)
+    sent = proxy.headers_seen[-1]
+    assert sent.get("X-Api-Key") == "k-123-secret" and sent.get("X-Scope-OrgID") == "shop"

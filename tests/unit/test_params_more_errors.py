@@ -51,3 +51,17 @@ def test_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
     path.write_text(GOOD + "# " + "x" * (2 << 20) + "\n")
     with pytest.raises(ParameterError, match="bytes"):
         load_incident(path, now=pd.Timestamp("2026-11-20T15:00:00Z"))
+
+
+@pytest.mark.parametrize("header", ['{Authorization: "Bearer opaqueTOKENvalue123456"}',
+                                    '{X-Api-Key: "sk_live_abcdefghijklmnop1234"}', "{X-Tenant: ghp_" + "a" * 36 + "}"])
+def test_literal_credentials_in_prometheus_headers_are_refused(header: str, tmp_path: Path) -> None:
+    from irlib.errors import ParameterError
+    from irlib.incident import parse_incident
+
+    text = ("incident: {id: h, title: t, declared_at: '2026-11-20T14:30:00Z'}\n"
+            "window: {start: '2026-11-20T13:00:00Z', end: '2026-11-20T15:00:00Z'}\nservice: {name: s}\n"
+            f"sources:\n  prometheus: {{url: 'http://127.0.0.1:9090', headers: {header}}}\n")
+    with pytest.raises(ParameterError) as caught:
+        parse_incident(text, path=tmp_path / "p.yaml", now=pd.Timestamp("2026-11-20T15:00:00Z"))
+    assert "headers_env" in str(caught.value) and "headers." in str(caught.value)
