@@ -172,7 +172,7 @@ def parse_incident(text: str, *, path: Path, now: pd.Timestamp) -> Incident:
         raise ParameterError(f"appears twice (line {exc.line}); YAML would silently keep only the last one",
                              path=str(path), key=exc.key) from exc
     except yaml.YAMLError as exc:
-        raise ParameterError(f"not valid YAML: {exc}".replace("\n", " "), path=str(path)) from exc
+        raise ParameterError(_yaml_problem(exc), path=str(path)) from exc
     except (ValueError, OverflowError) as exc:  # e.g. a date that does not exist (2024-13-45), a huge number
         raise ParameterError(f"not valid YAML: a value cannot be read ({exc}); quote it if it is meant as text",
                              path=str(path)) from exc
@@ -300,6 +300,17 @@ def _validate_env_name(value: str, key: str, path: Path) -> str:
         raise ParameterError("must be the NAME of an environment variable holding the secret (e.g. ORDERS_DSN), "
                              "never the secret itself", path=str(path), key=key)
     return value
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint with its line and column, without its '<unicode string>' stand-in for the file name."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return f"not valid YAML: {exc}".replace("\n", " ")
+    context = getattr(exc, "context", None)
+    return (f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+            + (f" ({context})" if context else ""))
 
 
 class DuplicateKey(yaml.YAMLError):

@@ -261,8 +261,10 @@ def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Time
     time = min(times) + (sum((t - min(times) for t in times), pd.Timedelta(0)) / len(times))  # their mean
     strength = float(np.mean([min(1.0, abs(points[n].magnitude) / 12.0) for n in group]))
     confidence = round(len(group) / max(1, len(considered)) * strength, 3)
-    why = (f"{len(group)} of {len(considered)} signals changed within {tolerance.total_seconds() / 60:g} min of {time.isoformat()}: "
-           + ", ".join(sorted(group)))
+    looked_at = (f"{len(considered)} signals with enough data" if len(considered) == len(per_signal) else
+                 f"{len(considered)} signals with enough data ({len(per_signal)} looked at)")
+    why = (f"{len(group)} of the {looked_at} changed within {tolerance.total_seconds() / 60:g} min of "
+           f"{time.isoformat()}: " + ", ".join(sorted(group)))
     return Onset(time, confidence, sorted(group), per_signal, considered, why)
 
 
