@@ -9,7 +9,9 @@ once at the end, so the templates are the ones mining the whole file at once wou
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import codecs
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from .arrowtext import may_contain_byte
 from .errors import classify_errors
 from .formats import canonical_format, detect_format, record_start_after
 from .parallel import worker_count
-from .readers import decode_lines, detect_encoding, iter_byte_chunks, iter_stream_chunks
+from .readers import LogReadError, decode_lines, detect_encoding, iter_byte_chunks, iter_stream_chunks
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
@@ -149,6 +151,7 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
     summary = LogSummary()
     carry = b""
     line_base = 1
+    chunks, encoding = _as_utf8(iter(chunks), encoding)
     for chunk in chunks:
         data = carry + chunk
         pieces, known = _pieces(data, fmt or summary.format or None, encoding, line_base)
@@ -175,6 +178,36 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
         summary.merge(part)
         summary.lines += lines
     return summary
+
+
+def _as_utf8(chunks: Iterator[bytes], encoding: str | None) -> tuple[Iterator[bytes], str | None]:
+    """The chunks as UTF-8 (and the encoding to read them with): UTF-16 and legacy encodings are decoded
+    incrementally and re-encoded, so no chunk edge falls inside a character and line offsets are UTF-8 ones."""
+    first = next(chunks, None)
+    if first is None:
+        return iter(()), encoding
+    enc, bom = detect_encoding(first, encoding)
+    try:
+        codec = codecs.lookup(enc)
+    except LookupError as exc:
+        raise LogReadError(f"unknown encoding {enc!r}; use a Python codec name such as utf-8, cp1252 or gbk") from exc
+    if codec.name == "utf-8":
+        return itertools.chain([first], chunks), encoding
+    decoder = codecs.getincrementaldecoder(enc)(errors="replace")
+
+    def utf8_chunks() -> Iterator[bytes]:
+        rest = ""
+        for number, chunk in enumerate(itertools.chain([first], chunks)):
+            text = rest + decoder.decode(chunk[bom:] if number == 0 else chunk)
+            cut = text.rfind("\n") + 1
+            rest = text[cut:]
+            if cut:
+                yield text[:cut].encode("utf-8")
+        text = rest + decoder.decode(b"", final=True)
+        if text:
+            yield text.encode("utf-8")
+
+    return utf8_chunks(), "utf-8"
 
 
 def _analyse_piece(data: bytes, first_line: int, source: str, options: ParseOptions, encoding: str | None,

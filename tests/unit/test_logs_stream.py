@@ -68,3 +68,15 @@ def test_two_threads_give_the_totals_of_one(tmp_path: Path, monkeypatch: pytest.
     assert calls == [2, 1]
     assert _totals(split) == _totals(single)
     assert split.records < split.lines  # multi-line records were joined
+
+
+def test_utf16_little_endian_across_chunks_keeps_every_line(tmp_path: Path) -> None:
+    """Chunks end at a b"\\n" byte, which in UTF-16LE is followed by its \\x00: the stream is decoded
+    incrementally, so no chunk edge splits a character and no phantom line appears."""
+    text = "".join(f"2026-01-01T10:00:{i % 60:02d}Z {'ERROR' if i % 3 == 0 else 'INFO'} line {i}\n"
+                   for i in range(3000))
+    path = tmp_path / "win.log"
+    path.write_bytes("\ufeff".encode("utf-16-le") + text.encode("utf-16-le"))
+    summary = analyse_file(path, reference=REF, chunk_bytes=5000)
+    assert summary.records == summary.lines == 3000
+    assert summary.levels == {"ERROR": 1000, "INFO": 2000} and summary.unparsed_times == 0
