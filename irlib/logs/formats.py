@@ -228,9 +228,11 @@ def _restore_false_loggers(parsed: ParsedLines) -> ParsedLines:
     """Put an exception type or header-field name taken for a logger back at the front of its message."""
     if len(parsed.logger) == 0 or parsed.logger.null_count == len(parsed.logger):
         return parsed
-    false = pc.fill_null(pc.match_substring_regex(parsed.logger, pattern=FALSE_LOGGER_PATTERN), False)
-    if not pc.any(false).as_py():
+    loggers = pc.dictionary_encode(parsed.logger)  # a log has few logger names: test each once
+    false_name = pc.fill_null(pc.match_substring_regex(loggers.dictionary, pattern=FALSE_LOGGER_PATTERN), False)
+    if not pc.any(false_name).as_py():
         return parsed
+    false = pc.fill_null(pc.take(false_name, loggers.indices), False)
     logger = parsed.logger.cast(pa.large_string())
     msg = parsed.msg.cast(pa.large_string())
     joined = pc.binary_join_element_wise(logger, msg, pa.scalar(": ", pa.large_string()))
