@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from ..frames import UTC_TS, conform
 from ..promql import escape_label_value
@@ -28,6 +29,11 @@ MAX_POINTS_PER_SERIES = 11_000
 
 _MATRIX_PREFIX = '{"status":"success","data":{"resultType":"matrix","result":['
 _DROP_BRACKETS = {ord("["): None, ord("]"): None, ord('"'): None}
+#: ``[t,"v"],[t,"v"]`` → ``t,v\n,t,v\n`` (with a leading comma, every line is ``,t,v``).
+_PAIRS_AS_LINES = {ord("["): None, ord("]"): ord("\n"), ord('"'): None}
+_POINTS_READ = pa_csv.ReadOptions(column_names=["gap", "t", "v"], block_size=4 << 20)
+_POINTS_CONVERT = pa_csv.ConvertOptions(column_types={"gap": pa.null(), "t": pa.float64(), "v": pa.float64()},
+                                        null_values=[], strings_can_be_null=False, include_columns=["t", "v"])
 
 
 @dataclass(frozen=True)
@@ -123,13 +129,36 @@ def parse_matrix_body(body: bytes | str) -> tuple[Matrix, list[str]] | None:
         return None
     if warnings is None:
         return None
-    flat = np.fromstring(",".join(s for s in segments if s).translate(_DROP_BRACKETS), sep=",") \
-        if any(segments) else np.zeros(0)
     counts_arr = np.asarray(counts, dtype=np.int64)
-    if flat.size != 2 * int(counts_arr.sum()):
+    points = _read_points(",".join(s for s in segments if s), int(counts_arr.sum()))
+    if points is None:
         return None
-    pairs = flat.reshape(-1, 2)
-    return Matrix(metrics, counts_arr, np.rint(pairs[:, 0] * 1000).astype(np.int64), pairs[:, 1].copy()), warnings
+    times, values = points
+    return Matrix(metrics, counts_arr, np.rint(times * 1000).astype(np.int64), values), warnings
+
+
+def _read_points(pairs_text: str, expected: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Times (float seconds) and values of ``[t,"v"],[t,"v"],...``; ``None`` unless exactly ``expected`` pairs.
+
+    The pairs become CSV lines (``,t,v``) read by Arrow's multi-threaded parser, which reads ``NaN`` and
+    ``±Inf`` as floats; text Arrow refuses falls back to numpy's slower reader, which still checks the count.
+    """
+    if expected == 0:
+        return (np.zeros(0), np.zeros(0)) if not pairs_text else None
+    lines = ("," + pairs_text.translate(_PAIRS_AS_LINES)).encode("utf-8")
+    try:
+        table = pa_csv.read_csv(pa.py_buffer(lines), read_options=_POINTS_READ, convert_options=_POINTS_CONVERT)
+    except pa.ArrowInvalid:
+        try:
+            flat = np.fromstring(pairs_text.translate(_DROP_BRACKETS), sep=",")
+        except ValueError:
+            return None
+        if flat.size != 2 * expected:
+            return None
+        return flat[0::2].copy(), flat[1::2].copy()
+    if table.num_rows != expected:
+        return None
+    return table.column("t").to_numpy(), table.column("v").to_numpy().copy()
 
 
 def _tail_warnings(tail: str) -> list[str] | None:

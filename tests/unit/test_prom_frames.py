@@ -89,6 +89,21 @@ def test_special_values_survive_as_floats() -> None:
         assert json.loads(frame["labels"][0]) == {"__name__": "g", "job": 'a"b\\c'}
 
 
+def test_fast_body_reader_agrees_with_the_json_decoder_and_refuses_odd_pairs() -> None:
+    rng = np.random.default_rng(3)
+    result = [{"metric": {"__name__": "m", "i": str(i), "u": "ü"},
+               "values": [[1700000000 + 15 * k, repr(float(v))] for k, v in enumerate(rng.normal(0, 1e6, 50 + i))]}
+              for i in range(30)]
+    result.append({"metric": {"i": "empty"}, "values": []})
+    fast = parse_matrix_body(_envelope(result))[0]  # type: ignore[index]
+    slow = parse_matrix_result(result)
+    np.testing.assert_array_equal(fast.counts, slow.counts)
+    np.testing.assert_array_equal(fast.times_ms, slow.times_ms)
+    np.testing.assert_array_equal(fast.values, slow.values)
+    for odd in ([[1700000000, "1", "2"]], [[1700000000]], [[1700000000, "x"]]):
+        assert parse_matrix_body(_envelope([{"metric": {}, "values": odd}])) is None
+
+
 def test_empty_result_is_an_empty_frame_with_the_columns() -> None:
     for frame in (matrix_frame(parse_matrix_body(_envelope([]))[0]), parse_matrix({"data": {"result": []}})):  # type: ignore[index]
         assert frame.empty
