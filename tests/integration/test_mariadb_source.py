@@ -15,10 +15,9 @@ from irlib.analysis.db import root_blockers
 from irlib.frames import check as check_schema
 from irlib.incident import parse_incident
 from irlib.investigation import Investigation
-from irlib.servers import ServerMissing
 from irlib.sources.sql import ReadOnlyViolation, SqlSource
 from irlib.sources.sql_common import BLOCKING, CONNECTIONS, DEADLOCK, SESSIONS, SLOW_LOG
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 pytestmark = pytest.mark.server
 MAX_CONNECTIONS = 15
@@ -36,15 +35,9 @@ sources:
 @pytest.fixture(scope="module")
 def maria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from irlib.servers.mariadb import start_mariadb
-    try:
-        server = start_mariadb(tmp_path_factory.mktemp("maria"), max_connections=MAX_CONNECTIONS)
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    with serving(lambda: start_mariadb(tmp_path_factory.mktemp("maria"), max_connections=MAX_CONNECTIONS)) as server:
         _seed(server)
         yield server
-    finally:
-        server.stop()
 
 
 def _conn(server: Any, autocommit: bool = True) -> Any:

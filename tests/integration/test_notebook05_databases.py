@@ -13,7 +13,7 @@ import pytest
 
 from irlib.runner import run_incident
 from irlib.servers import ServerMissing
-from tests.conftest import missing_server
+from tests.conftest import missing_server, serving
 
 PARAMS = """
 incident: {{id: DB-{kind}, title: database check, declared_at: "2026-11-20T14:30:00Z"}}
@@ -37,14 +37,8 @@ def _run(tmp_path: Path, kind: str) -> tuple[str, dict[str, Any]]:
 def postgres(tmp_path: Path) -> Iterator[Any]:
     from irlib.servers.postgres import start_postgres
 
-    try:
-        server = start_postgres(tmp_path / "pg")
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    with serving(lambda: start_postgres(tmp_path / "pg")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_postgres_lock_contention_shows_the_root_blocker(postgres: Any, tmp_path: Path,

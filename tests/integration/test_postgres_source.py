@@ -18,10 +18,9 @@ from irlib.errors import SourceUnavailable, UnsafeOperation
 from irlib.frames import check as check_schema
 from irlib.incident import parse_incident
 from irlib.investigation import Investigation
-from irlib.servers import ServerMissing
 from irlib.sources.sql import ReadOnlyViolation, SqlSource
 from irlib.sources.sql_common import BLOCKING, CONNECTIONS, DB_STATS, SESSIONS, TOP_STATEMENTS
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 pytestmark = pytest.mark.server
 MAX_CONNECTIONS = 15
@@ -43,15 +42,9 @@ checks:
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from irlib.servers.postgres import start_postgres
-    try:
-        server = start_postgres(tmp_path_factory.mktemp("pg"), max_connections=MAX_CONNECTIONS)
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    with serving(lambda: start_postgres(tmp_path_factory.mktemp("pg"), max_connections=MAX_CONNECTIONS)) as server:
         _seed(server)
         yield server
-    finally:
-        server.stop()
 
 
 def _libpq(server: Any, database: str) -> str:
