@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             return _verify(args)
         if args.command == "demo":
-            return _run(_demo_params(), steps="", replay="", jobs=args.jobs, reports=args.reports, timeout=0)
+            from .investigation import demo_params_path
+            return _run(demo_params_path(), steps="", replay="", jobs=args.jobs, reports=args.reports, timeout=0)
         return _run(Path(args.params), steps=args.steps, replay=args.replay, jobs=args.jobs, reports=args.reports,
                     timeout=args.timeout)
     except ParameterError as exc:
@@ -76,14 +77,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"irlib: {exc.strerror or exc}: {exc.filename or ''}; check the path and its permissions",
               file=sys.stderr)
         return 2
-
-
-def _demo_params() -> Path:
-    from .runner import PACKAGE_ROOT
-    for candidate in (PACKAGE_ROOT.parent / "parameters" / "demo.yaml", PACKAGE_ROOT / "demo" / "demo.yaml"):
-        if candidate.is_file():
-            return candidate
-    raise ParameterError("the demo parameters were not found (parameters/demo.yaml)")
 
 
 def _run(params: Path, *, steps: str, replay: str, jobs: int, reports: str, timeout: float) -> int:
@@ -114,7 +107,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
-        raise ParameterError(f"{run_dir} is not a directory", key="run_dir")
+        raise ParameterError(f"{run_dir} is not a directory; give a run directory such as "
+                             "reports/<incident>/<UTC stamp>", key="RUN_DIR")
     result = verify_run(run_dir, hmac_key=hmac_key_from_env(args.hmac_key_env), expected_hash=args.expect or None)
     for line in result.describe():
         print(line)

@@ -19,7 +19,9 @@ class ParameterError(IrlibError):
         where = ""
         if path:
             where = f"{path}: "
-        if key:
+        if key and (key.startswith("-") or key.isupper()):
+            where += f"argument {key}: "  # a command-line option (--jobs) or positional (RUN_DIR)
+        elif key:
             where += f"key '{key}': "
         super().__init__(where + message)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from . import sources as registry
-from .errors import EvidenceError, QueryError, SourceUnavailable
+from .errors import EvidenceError, ParameterError, QueryError, SourceUnavailable
 from .evidence import EvidenceRecord, EvidenceStore, call_key, evidence_id
 from .findings import Finding, load_findings, save_finding, to_jsonable
 from .frames import conform
@@ -251,6 +251,18 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def demo_params_path(root: Path | None = None) -> Path:
+    """The demo incident's parameters: ``root/parameters/demo.yaml``, else the copy next to this package."""
+    package = Path(__file__).resolve().parent
+    candidates = [root / "parameters" / "demo.yaml"] if root is not None else []
+    candidates += [package.parent / "parameters" / "demo.yaml", package / "demo" / "demo.yaml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ParameterError("the demo parameters were not found (parameters/demo.yaml); give the path of an "
+                         "incident YAML instead")
+
+
 def open_investigation(params: str = "", run_dir: str = "", replay: str = "", step: str = "",
                        now: str = "") -> Investigation:
     """Open the investigation a notebook works in.
@@ -260,7 +272,7 @@ def open_investigation(params: str = "", run_dir: str = "", replay: str = "", st
     answers every fetch; ``now``: the run's clock for relative windows (the runner passes one for all steps).
     """
     root = project_root()
-    params_path = Path(params) if params else root / "parameters" / "demo.yaml"
+    params_path = Path(params) if params else demo_params_path(root)
     clock = parse_instant(now, utc_now()) if now else utc_now()
     incident = load_incident(params_path, now=clock)
     if run_dir:

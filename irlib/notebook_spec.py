@@ -88,7 +88,7 @@ NOTEBOOKS: dict[str, tuple[str, str, list[Q]]] = {
     ]),
 }
 
-PARAMETERS = ('params = "../parameters/demo.yaml"  # incident parameters YAML\n'
+PARAMETERS = ('params = ""  # incident parameters YAML; empty: the demo incident (parameters/demo.yaml)\n'
               'run_dir = ""  # empty: a new interactive run under reports/<incident>/\n'
               'replay = ""  # a run directory whose evidence answers every fetch (offline re-run)\n'
               'step = "{step}"\n'

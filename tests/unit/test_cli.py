@@ -52,8 +52,19 @@ def test_unknown_step_and_bad_jobs(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not (tmp_path / "r").exists()
 
 
-def test_verify_on_a_non_directory_is_a_usage_error(tmp_path: Path) -> None:
+def test_verify_on_a_non_directory_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "argument RUN_DIR" in err and "key" not in err and "give a run directory" in err
+
+
+def test_notebook_default_parameters_are_the_demo_from_any_directory(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from irlib.investigation import open_investigation
+
+    monkeypatch.chdir(tmp_path)  # not inside the project: the notebooks' default params="" still finds the demo
+    inv = open_investigation("", run_dir=str(tmp_path / "run"), step="01", now="2026-11-20T15:00:00Z")
+    assert inv.incident.id == "demo-orders-oom" and (tmp_path / "run").is_dir()
 
 
 def test_console_script_is_installed() -> None:
