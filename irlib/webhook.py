@@ -38,6 +38,12 @@ from .timeutil import TimeParseError, as_utc, utc_now
 MAX_PAYLOAD_BYTES = 1 << 20
 MAX_ALERTS = 1000
 SERVICE_LABELS = ("service", "app", "app_kubernetes_io_name", "job")
+#: A service label is used as the service name only when it looks like one (a Kubernetes object name, a job).
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,252}")
+#: A namespace label is used only when it is a valid Kubernetes namespace (an RFC 1123 label).
+_NAMESPACE = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+#: How far an alert's ``startsAt`` may lie ahead of the receiver's clock before the notification is refused.
+MAX_CLOCK_SKEW = pd.Timedelta(minutes=5)
 RunFunction = Callable[[Path], dict[str, Any]]
 
 
@@ -199,9 +205,9 @@ def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Tim
     start = group.first_starts_at - lookback
     end = max(now, group.first_starts_at + pd.Timedelta(seconds=1))
     service = dict(template.get("service") or {})
-    name = group.label(*SERVICE_LABELS) or service.get("name") or "unknown"
+    name = _usable(group.label(*SERVICE_LABELS), _SERVICE_NAME) or service.get("name") or "unknown"
     service["name"] = name
-    namespace = group.label("namespace") or service.get("namespace")
+    namespace = _usable(group.label("namespace"), _NAMESPACE) or service.get("namespace")
     if namespace:
         service["namespace"] = namespace
     alertname = group.label("alertname") or "alert"
@@ -216,6 +222,20 @@ def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Tim
     params["window"] = {"start": start.isoformat(), "end": end.isoformat()}
     params["service"] = service
     return yaml.safe_dump(params, sort_keys=False)
+
+
+def _usable(value: str, shape: re.Pattern[str]) -> str:
+    """``value`` when it has the shape of a name (a label can carry anything); else empty, so the template's wins."""
+    return value if shape.fullmatch(value) else ""
+
+
+def _future_start(group: AlertGroup, now: pd.Timestamp) -> str:
+    """Why the group cannot be declared yet (its first alert starts beyond the clock skew allowed), or ``""``."""
+    ahead = group.first_starts_at - now
+    if ahead <= MAX_CLOCK_SKEW:
+        return ""
+    return (f"startsAt {group.first_starts_at.isoformat()} is {ahead} ahead of this receiver's clock "
+            f"({now.isoformat()}); check the clocks of Alertmanager, Prometheus and this host")
 
 
 def _group_summary(group: AlertGroup) -> dict[str, Any]:
@@ -265,6 +285,8 @@ class Receiver:
     token: str | None = None
     max_bytes: int = MAX_PAYLOAD_BYTES
     clock: Callable[[], pd.Timestamp] = utc_now
+    #: called with one line per declaration, repeat, resolution, refusal and finished run (the CLI logs them)
+    report: Callable[[str], None] = lambda line: None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _threads: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
 
@@ -275,7 +297,12 @@ class Receiver:
         try:
             group = parse_alertmanager_payload(body, max_bytes=self.max_bytes)
         except PayloadError as exc:
+            self.report(f"refused a notification ({exc.status}): {exc}")
             return exc.status, {"error": str(exc)}
+        future = _future_start(group, self.clock()) if group.status == "firing" else ""
+        if future:
+            self.report(f"refused a notification (422): {future}")
+            return 422, {"error": future}
         with self._lock:
             return self._fire(group) if group.status == "firing" else self._resolve(group)
 
@@ -286,6 +313,7 @@ class Receiver:
         index = self._group_file(group)
         if index.is_file():
             open_id = index.read_text(encoding="utf-8").strip()
+            self.report(f"{open_id}: repeat notification; the run is not restarted")
             return 200, {"incident": open_id, "declared": False, "note": "repeat notification; run not restarted",
                          "status": self.status(open_id)}
         incident_id = incident_id_of(group)
@@ -304,6 +332,7 @@ class Receiver:
         thread = threading.Thread(target=self._run_one, args=(incident_id, params), name=f"run-{incident_id}",
                                   daemon=True)
         self._threads[incident_id] = thread
+        self.report(f"{incident_id}: declared from {len(group.alerts)} firing alert(s); parameters {params}")
         thread.start()
         return 202, {"incident": incident_id, "declared": True, "params": str(params)}
 
@@ -318,6 +347,7 @@ class Receiver:
         write_json(folder / "resolved.json", {"received_at": now.isoformat(), "resolved_at": resolved_at.isoformat(),
                                               **_group_summary(group)})
         index.unlink(missing_ok=True)
+        self.report(f"{incident_id}: resolved at {resolved_at.isoformat()} (recorded for the timeline)")
         return 200, {"incident": incident_id, "resolved_at": resolved_at.isoformat()}
 
     def _run_one(self, incident_id: str, params: Path) -> None:
@@ -327,8 +357,13 @@ class Receiver:
         try:
             summary = self.run(params)
             state = {"state": "done", "started_at": started, "finished_at": self.clock().isoformat(), **summary}
+            where = summary.get("index_html") or ""
+            code = summary.get("exit_code")
+            self.report(f"{incident_id}: run done" + (f" (exit status {code})" if code is not None else "")
+                        + (f"; report {where}" if where else ""))
         except Exception as exc:  # a failed run is recorded for the operator, never fatal to the receiver
             state = {"state": "failed", "started_at": started, "error": f"{type(exc).__name__}: {exc}"}
+            self.report(f"{incident_id}: run failed: {state['error']}")
         write_json(status_file, state)
 
     def status(self, incident_id: str) -> dict[str, Any]:
@@ -351,7 +386,10 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-            if self.path.split("?")[0] not in ("/", "/alerts", "/webhook"):
+            path = self.path.split("?")[0]
+            if path == "/healthz":
+                return self._answer(405, {"error": "GET /healthz"}, allow="GET")
+            if path not in ("/", "/alerts", "/webhook"):
                 return self._answer(404, {"error": "POST notifications to /alerts"})
             length = self.headers.get("Content-Length")
             if length is None or not length.isdigit():
@@ -362,13 +400,18 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
             self._answer(*receiver.handle(body, self.headers.get("Authorization")))
 
         def do_GET(self) -> None:  # noqa: N802
-            if self.path.split("?")[0] == "/healthz":
+            path = self.path.split("?")[0]
+            if path == "/healthz":
                 return self._answer(200, {"ok": True})
+            if path in ("/", "/alerts", "/webhook"):
+                return self._answer(405, {"error": "POST notifications to /alerts"}, allow="POST")
             self._answer(404, {"error": "GET /healthz, POST /alerts"})
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
+        def _answer(self, status: int, body: dict[str, Any], allow: str = "") -> None:
             data = json.dumps(body, default=str).encode()
             self.send_response(status)
+            if allow:
+                self.send_header("Allow", allow)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -410,14 +453,23 @@ def _absolute(value: str, base: Path) -> str:
     return str(p if p.is_absolute() else (base / p).resolve())
 
 
+def _log_line(line: str) -> None:
+    """The CLI's report: one UTC-stamped line on stderr (what ``kubectl logs`` of the receiver shows)."""
+    import sys
+
+    sys.stderr.write(f"{utc_now().strftime('%Y-%m-%dT%H:%M:%SZ')} {line}\n")
+    sys.stderr.flush()
+
+
 def main(argv: list[str]) -> int:
     """``irlib webhook``: receive Alertmanager notifications and run the evidence steps for each incident."""
     parser = argparse.ArgumentParser(prog="irlib webhook", description=main.__doc__)
     parser.add_argument("--template", required=True, type=Path, help="params YAML giving sources (and service)")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default: loopback only)")
-    parser.add_argument("--port", type=int, default=9095)
-    parser.add_argument("--state-dir", type=Path, default=Path("reports/webhook"))
-    parser.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--port", type=int, default=9095, help="listen port (default: 9095)")
+    parser.add_argument("--state-dir", type=Path, default=Path("reports/webhook"),
+                        help="where each declared incident's params and status go (default: reports/webhook)")
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where runs go (default: reports)")
     parser.add_argument("--lookback", default="30m", help="window start before the first alert (e.g. 30m, 2h)")
     parser.add_argument("--token-env", default="", help="environment variable holding the bearer token")
     parser.add_argument("--jobs", type=int, default=2)
@@ -433,7 +485,7 @@ def main(argv: list[str]) -> int:
     receiver = Receiver(state_dir=args.state_dir.resolve(), template=load_template(args.template),
                         run=(lambda p: run_command(p, command=shlex.split(args.command))) if args.command else
                         (lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs)),
-                        lookback=pd.Timedelta(args.lookback), token=token or None)
+                        lookback=pd.Timedelta(args.lookback), token=token or None, report=_log_line)
     server = make_server(receiver, args.host, args.port)
     interrupt_on_termination()  # SIGTERM (Kubernetes, systemd) closes the socket and waits for running runs
     import sys

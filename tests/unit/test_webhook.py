@@ -184,6 +184,7 @@ def test_resolved_is_recorded_and_a_later_firing_is_a_new_incident(tmp_path: Pat
     again = copy.deepcopy(PAYLOAD)
     for alert in again["alerts"]:
         alert["startsAt"] = "2026-03-01T11:00:00Z"
+    rec.clock = lambda: pd.Timestamp("2026-03-01T11:01:00Z")  # the receiver's clock has moved on too
     status, later = rec.handle(body(again))
     assert status == 202 and later["incident"] != first["incident"]
     assert rec.wait(10) and len(run.calls) == 2
@@ -273,3 +274,70 @@ def test_exec_command_gets_the_params_path(tmp_path: Path) -> None:
     assert run_command(params, command=["cat"])["output"] == "x: 1"
     with pytest.raises(Exception, match="exited with 1"):
         run_command(params, command=["false"])
+
+
+def test_alert_starting_in_the_future_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    future = copy.deepcopy(PAYLOAD)
+    future["alerts"][1]["startsAt"] = "2030-01-01T00:00:00Z"
+    future["alerts"][0]["startsAt"] = "2030-01-01T00:00:00Z"
+    lines: list[str] = []
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, clock=lambda: NOW, report=lines.append)
+    status, answer = rec.handle(body(future))
+    assert status == 422 and "ahead of this receiver's clock" in answer["error"]
+    assert not (tmp_path / "state").exists() and lines and "422" in lines[0]
+    skewed = copy.deepcopy(PAYLOAD)
+    skewed["alerts"][0]["startsAt"] = (NOW + pd.Timedelta(minutes=2)).isoformat()
+    skewed["alerts"][1]["startsAt"] = (NOW + pd.Timedelta(minutes=2)).isoformat()
+    assert rec.handle(body(skewed))[0] == 202  # a small clock skew is tolerated
+    assert rec.wait(10)
+
+
+def test_labels_that_are_not_names_do_not_become_the_service(tmp_path: Path) -> None:
+    hostile = copy.deepcopy(PAYLOAD)
+    hostile["commonLabels"].update(service="../../etc", namespace="a b")
+    for alert in hostile["alerts"]:
+        alert["labels"].update(service="../../etc", namespace="a b")
+    text = declare_incident(parse_alertmanager_payload(body(hostile)), template=TEMPLATE, now=NOW)
+    service = yaml.safe_load(text)["service"]
+    assert service["name"] == "fallback" and "namespace" not in service
+    good = declare_incident(parse_alertmanager_payload(body(PAYLOAD)), template=TEMPLATE, now=NOW)
+    assert yaml.safe_load(good)["service"] == {"name": "orders", "users_total": 1000, "namespace": "shop"}
+
+
+def test_the_receiver_reports_each_declaration_repeat_resolution_and_run(tmp_path: Path) -> None:
+    run = SlowRun()
+    run.release.set()
+    lines: list[str] = []
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, clock=lambda: NOW, report=lines.append)
+    incident = rec.handle(body(PAYLOAD))[1]["incident"]
+    rec.handle(body(PAYLOAD))
+    assert rec.wait(10)
+    resolved = copy.deepcopy(PAYLOAD)
+    resolved["status"] = "resolved"
+    rec.handle(body(resolved))
+    kinds = [line.split(": ", 1)[1].split(" ", 1)[0] for line in lines]  # the run may end before the repeat
+    assert kinds[0] == "declared" and kinds[-1] == "resolved" and sorted(kinds[1:3]) == ["repeat", "run"]
+    assert all(line.startswith(incident) for line in lines)
+
+
+def test_wrong_method_is_405_with_allow(tmp_path: Path) -> None:
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW)
+    server = make_server(rec, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        conn.request("GET", "/alerts")
+        answer = conn.getresponse()
+        assert answer.status == 405 and answer.getheader("Allow") == "POST"
+        answer.read()
+        conn.request("POST", "/healthz", body=b"{}", headers={"Content-Length": "2"})
+        answer = conn.getresponse()
+        assert answer.status == 405 and answer.getheader("Allow") == "GET"
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not (tmp_path / "state").exists()
