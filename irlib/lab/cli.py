@@ -2,7 +2,8 @@
 
     irlib lab up [--dir DIR]                 start everything, print URLs and the params path; Ctrl-C stops
     irlib lab scenario N [--dir DIR]         start, inject scenario N, wait for the alert and the runbook run,
-                                             print the report path, stop
+                                             print the report path and the findings against the ground truth,
+                                             stop; exit 0 all agree, 1 the run failed, 3 a finding misses
     irlib lab record-demo [--dir DIR]        scenario 1, then copy its evidence into the package's demo bundle
 """
 from __future__ import annotations
@@ -13,13 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from ..errors import IrlibError
 from ..termination import interrupt_on_termination
 from . import config
 from .lab import Lab, LabSettings
 from .demo import record
 from .scenarios import ScenarioRun, run_scenario
+from .truth import checks_against_truth, findings_of_run
 
 PACKAGE = Path(__file__).resolve().parent.parent
 DEMO_BUNDLE = PACKAGE / "demo" / "bundle"
@@ -67,7 +68,9 @@ def main(argv: list[str]) -> int:
         number = args.number
         run = run_scenario(lab, number, baseline_s=args.baseline, timeout_s=args.timeout, say=say)
         _report(run)
-        return 0 if run.status.get("state") == "done" else 1
+        if run.status.get("state") != "done":
+            return 1
+        return 0 if _report_truth(run) else 3
     except (IrlibError, TimeoutError) as exc:
         say(f"error: {exc}")
         return 1
@@ -95,3 +98,14 @@ def _report(run: ScenarioRun) -> None:
     say(f"ground truth: {Path(run.incident_dir).parent.parent / 'scenarios' / f'{run.truth.scenario}.json'}")
     if run.status.get("index_html"):
         say(f"report: {run.status['index_html']}")
+
+
+def _report_truth(run: ScenarioRun) -> bool:
+    """Say how the run's findings compare with the ground truth, check by check; whether all agree."""
+    checks = checks_against_truth(run.truth, findings_of_run(run.run_dir)) if run.run_dir else []
+    for check in checks:
+        say(f"{'ok  ' if check.ok else 'MISS'} {check.what:12s} expected {check.expected}; found {check.found}")
+    agreed = sum(check.ok for check in checks)
+    say(f"findings match the ground truth: {agreed} of {len(checks)} checks" if checks else
+        "no run directory: nothing to compare with the ground truth")
+    return bool(checks) and agreed == len(checks)
