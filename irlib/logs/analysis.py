@@ -85,7 +85,8 @@ def error_classes(records: pd.DataFrame) -> pd.DataFrame:
     Columns: ``error_class`` (string: exception type like ``java.lang.OutOfMemoryError`` or ``KeyError``, ``HTTP
     503``, errno like ``ECONNREFUSED``, SQLSTATE like ``40P01``), ``kind`` (string: exception, http, errno,
     sqlstate), ``count`` (Int64: records carrying it), ``first_seen`` / ``last_seen`` (UTC), ``example`` (string:
-    the first record's message).
+    the first record's message).  A record counts under one class only: its exception type when it has one, else
+    its SQLSTATE, errno or HTTP status (``irlib.logs.errors.PREFERENCE``), so the counts add up to failing records.
     """
     if records is None or len(records) == 0:
         return empty_frame(ERROR_CLASSES_SCHEMA)

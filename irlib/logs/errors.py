@@ -1,6 +1,7 @@
 """Error classes (exception types, HTTP 5xx, errno, SQLSTATE) and stack-trace signatures of log records.
 
-:func:`classify_errors` finds, in bulk (RE2), at most one class of each kind per message.  :func:`stack_signature`
+:func:`classify_errors` finds, in bulk (RE2), at most one class per message (the exception type when there is one,
+see :data:`PREFERENCE`).  :func:`stack_signature`
 reads one multi-line record (Java, Python or Go trace) and returns its exception and normalised top frames.
 """
 from __future__ import annotations
@@ -38,12 +39,19 @@ SQLSTATE_PHRASES: dict[str, str] = {
 }
 KINDS: tuple[tuple[str, str], ...] = (("exception", EXCEPTION_PATTERN), ("http", HTTP_PATTERN),
                                       ("errno", ERRNO_PATTERN), ("sqlstate", SQLSTATE_PATTERN))
+# A message gets one class, of the first kind here it has: the exception type names the failure, a SQLSTATE the
+# database's exact condition, an errno the system call's; an HTTP 5xx status is the least specific.  So
+# "ConnectionResetError: [Errno 104] Connection reset by peer" counts once, as ConnectionResetError, not also as
+# ECONNRESET (the error-class frames have no column for a second, detail class).
+PREFERENCE: tuple[str, ...] = ("exception", "sqlstate", "errno", "http")
 ANY_PATTERN = "|".join([p for _, p in KINDS] + [re.escape(p) for p in (*ERRNO_PHRASES, *SQLSTATE_PHRASES)]
                        ).replace("?P<c>", "")
 
 
 def classify_errors(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array]]:
     """For each kind: (kind, row indices, class per row) of the messages that carry a class of that kind.
+
+    A message carries at most one class in all: of the first kind of :data:`PREFERENCE` it has.
 
     Identical messages are classified once (a dictionary encoding first; the regexes run on the distinct ones).
     """
@@ -68,16 +76,24 @@ def _classify_distinct(messages: pa.Array) -> list[tuple[str, pa.Array, pa.Array
     hits = concat(sliced_map(lambda part: pc.match_substring_regex(part, pattern=ANY_PATTERN), messages))
     candidates = pc.indices_nonzero(pc.fill_null(hits, False))
     subset = pc.take(messages, candidates)  # one pass over everything; the rest runs on the few candidates
-    for kind, pattern in KINDS:
-        classes = _first_match(subset, pattern)
+    found: dict[str, pa.Array] = {}
+    taken = None  # messages that already have a class of a preferred kind
+    for kind in PREFERENCE:
+        classes = _first_match(subset, dict(KINDS)[kind])
         if kind == "errno":
             classes = _fill_from_phrases(subset, classes, ERRNO_PHRASES)
         if kind == "sqlstate":
             classes = _fill_from_phrases(subset, classes, SQLSTATE_PHRASES)
         if kind == "http":
             classes = pc.binary_join_element_wise(pa.scalar("HTTP", classes.type), classes, pa.scalar(" ", classes.type))
-        rows = pc.indices_nonzero(pc.is_valid(classes))
-        out.append((kind, pc.take(candidates, rows), pc.take(classes, rows)))
+        if taken is not None:  # one message, one class: a less preferred kind's class is a detail of the first
+            classes = pc.if_else(taken, pa.scalar(None, classes.type), classes)
+        has = pc.is_valid(classes)
+        taken = has if taken is None else pc.or_(taken, has)
+        found[kind] = classes
+    for kind, _ in KINDS:
+        rows = pc.indices_nonzero(pc.is_valid(found[kind]))
+        out.append((kind, pc.take(candidates, rows), pc.take(found[kind], rows)))
     return out
 
 

@@ -163,3 +163,18 @@ def test_miner_accuracy_on_openssh_corrected_ground_truth() -> None:
     tsize, psize = frame.groupby("t").size(), frame.groupby("p").size()
     right = sum(n for (p, t), n in frame.groupby(["p", "t"]).size().items() if n == psize[p] == tsize[t])
     assert right / len(frame) >= 0.95  # Drain3 with its tuned OpenSSH settings scores 0.789 here
+
+
+def test_one_record_gives_one_error_class_the_exception_type_first() -> None:
+    frame = records([
+        (0, "ERROR", "ConnectionResetError: [Errno 104] Connection reset by peer"),
+        (1, "ERROR", "requests.exceptions.ConnectionError: read ECONNRESET"),
+        (2, "ERROR", "org.postgresql.util.PSQLException: ERROR: deadlock detected"),
+        (3, "ERROR", "upstream failed: ECONNRESET, returned HTTP/1.1\" 502"),
+        (4, "ERROR", "read ECONNRESET"),
+    ])
+    out = A.error_classes(frame)
+    got = {(r.error_class, r.kind): r.count for r in out.itertuples()}
+    assert got == {("ConnectionResetError", "exception"): 1, ("requests.exceptions.ConnectionError", "exception"): 1,
+                   ("org.postgresql.util.PSQLException", "exception"): 1, ("ECONNRESET", "errno"): 2}
+    assert int(out["count"].sum()) == len(frame)  # every failing record counted once
