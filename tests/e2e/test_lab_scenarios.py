@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from irlib.servers import ServerMissing
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 BASELINE_S = 270.0  # past the lab's warm-up plus the webhook's 4-minute look-back: the window starts warm, and the
@@ -30,15 +29,8 @@ RUN_TIMEOUT_S = 420.0
 def lab(tmp_path: Path) -> Iterator[Any]:
     from irlib.lab.lab import Lab
 
-    lab = Lab(tmp_path / "lab")
-    try:
-        lab.start()
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    with serving(Lab(tmp_path / "lab").start) as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5])

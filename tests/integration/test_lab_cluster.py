@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from irlib.servers import ServerMissing
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 pytestmark = pytest.mark.server
 
@@ -23,14 +22,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from irlib.lab.lab import Lab, LabSettings
 
     lab = Lab(tmp_path_factory.mktemp("lab"), LabSettings(memory_limit_mb=64, request_rate=12.0))
-    try:
-        lab.start()
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    with serving(lab.start):
         yield lab
-    finally:
-        lab.stop()
 
 
 def query(lab: Any, expr: str) -> list[dict[str, Any]]:
