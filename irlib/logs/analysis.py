@@ -182,10 +182,18 @@ def template_counts(records: pd.DataFrame, bucket: str = "1min") -> pd.DataFrame
     return conform(out, TEMPLATE_COUNTS_SCHEMA)
 
 
-def new_since(records: pd.DataFrame, onset: pd.Timestamp, baseline: pd.Timestamp | None = None) -> pd.DataFrame:
+NEW_SINCE_TOLERANCE = pd.Timedelta(minutes=1)
+
+
+def new_since(records: pd.DataFrame, onset: pd.Timestamp, baseline: pd.Timestamp | None = None,
+              tolerance: pd.Timedelta | str | None = NEW_SINCE_TOLERANCE) -> pd.DataFrame:
     """Templates that are new or whose rate rose after ``onset``, ranked (new first, then by rate ratio).
 
     The before window is [``baseline`` or the first record, onset), the after window [onset, last record].
+    The onset is an estimate (from metrics sampled every 5-15 s, and a change shows in them after it shows in the
+    logs), so a template first seen less than ``tolerance`` (default one minute; None or 0 for none) before the
+    onset still counts as new: ``is_new`` means no record before ``onset - tolerance``.  Its records in the
+    tolerance window stay in ``before_count``; its ``rate_ratio`` is inf as for any new template.
     Columns: ``template_id``, ``template``, ``level`` (string), ``before_count``, ``after_count`` (Int64),
     ``before_rate_per_min``, ``after_rate_per_min``, ``rate_ratio`` (float64; inf for new templates),
     ``is_new`` (boolean).
@@ -193,6 +201,9 @@ def new_since(records: pd.DataFrame, onset: pd.Timestamp, baseline: pd.Timestamp
     if records is None or len(records) == 0:
         return empty_frame(NEW_SINCE_SCHEMA)
     onset = pd.Timestamp(onset).tz_convert("UTC")
+    slack = pd.Timedelta(tolerance) if tolerance is not None else pd.Timedelta(0)
+    if slack < pd.Timedelta(0):
+        raise ValueError(f"tolerance must not be negative, got {tolerance}")
     ids, texts, _ = _mined(records)
     frame = pd.DataFrame({"ts": _utc_ns(records["timestamp"]), "template_id": ids,
                           "template": texts, "level": records["level"].fillna("").astype(str).to_numpy()})
@@ -203,15 +214,15 @@ def new_since(records: pd.DataFrame, onset: pd.Timestamp, baseline: pd.Timestamp
     before_min = max((onset - start).total_seconds() / 60.0, 1.0)
     after_min = max((end - onset).total_seconds() / 60.0, 1.0)
     frame = frame.assign(after=frame["ts"] >= onset)
-    counts = frame.groupby(["template_id", "template", "level"], sort=False)["after"].agg(
-        after_count="sum", total="size").reset_index()
+    counts = frame.groupby(["template_id", "template", "level"], sort=False).agg(
+        after_count=("after", "sum"), total=("after", "size"), first_ts=("ts", "min")).reset_index()
     counts["before_count"] = counts["total"] - counts["after_count"]
     counts["before_rate_per_min"] = counts["before_count"] / before_min
     counts["after_rate_per_min"] = counts["after_count"] / after_min
+    counts["is_new"] = counts["first_ts"] >= onset - slack
     with np.errstate(divide="ignore", invalid="ignore"):
-        counts["rate_ratio"] = np.where(counts["before_count"] > 0,
-                                        counts["after_rate_per_min"] / counts["before_rate_per_min"], np.inf)
-    counts["is_new"] = counts["before_count"] == 0
+        counts["rate_ratio"] = np.where(counts["is_new"] | (counts["before_count"] == 0), np.inf,
+                                        counts["after_rate_per_min"] / counts["before_rate_per_min"])
     rising = counts[(counts["after_count"] > 0) & (counts["is_new"] | (counts["rate_ratio"] > 1.0))]
     rising = rising.sort_values(["is_new", "rate_ratio", "after_count"], ascending=[False, False, False],
                                 kind="stable")

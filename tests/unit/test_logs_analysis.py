@@ -178,3 +178,23 @@ def test_one_record_gives_one_error_class_the_exception_type_first() -> None:
     assert got == {("ConnectionResetError", "exception"): 1, ("requests.exceptions.ConnectionError", "exception"): 1,
                    ("org.postgresql.util.PSQLException", "exception"): 1, ("ECONNRESET", "errno"): 2}
     assert int(out["count"].sum()) == len(frame)  # every failing record counted once
+
+
+def test_new_since_counts_a_template_first_seen_just_before_a_late_onset_as_new() -> None:
+    onset = T0 + pd.Timedelta(minutes=30)
+    rows = [(m, "INFO", f"heartbeat {m}") for m in range(0, 40)]
+    rows += [(m, "ERROR", f"connection pool exhausted after {m} s") for m in (30, 31, 32)]
+    frame = records(rows)
+    early = records([(0, "ERROR", "connection pool exhausted after 7 s")])
+    early["timestamp"] = onset - pd.Timedelta(seconds=5)  # the logs show it 5 s before the metrics' onset
+    frame = pd.concat([frame, early], ignore_index=True)
+    out = A.new_since(frame, onset=onset)
+    pool = out[out["template"] == "connection pool exhausted after <*> s"].iloc[0]
+    assert bool(pool["is_new"]) and pool["rate_ratio"] == float("inf")
+    assert pool["before_count"] == 1 and pool["after_count"] == 3
+    assert out.iloc[0]["template"] == pool["template"]  # new ones first
+    strict = A.new_since(frame, onset=onset, tolerance=None)
+    assert not bool(strict[strict["template"] == pool["template"]].iloc[0]["is_new"])
+    older = early.assign(timestamp=onset - pd.Timedelta(minutes=5))  # well before: not new
+    out = A.new_since(pd.concat([records(rows), older], ignore_index=True), onset=onset)
+    assert not bool(out[out["template"] == pool["template"]].iloc[0]["is_new"])
