@@ -109,6 +109,8 @@ def _summarise(hits: pd.DataFrame, records: pd.DataFrame, keys: list[str]) -> pd
     hits = hits.assign(ts=stamps[rows], example=records["message"].to_numpy()[rows])
     out = hits.groupby(keys, sort=False, dropna=False).agg(
         count=("row", "size"), first_seen=("ts", "min"), last_seen=("ts", "max"), example=("example", "first"))
+    for column in ("first_seen", "last_seen"):  # all NaT (a log without readable times) loses the zone in min/max
+        out[column] = pd.to_datetime(out[column], utc=True)
     out = out.reset_index().sort_values(["count"] + keys, ascending=[False] + [True] * len(keys), kind="stable")
     return out.reset_index(drop=True)
 

@@ -2,7 +2,7 @@
 
 :func:`classify_errors` finds, in bulk (RE2), at most one class per message (the exception type when there is one,
 see :data:`PREFERENCE`).  :func:`stack_signature`
-reads one multi-line record (Java, Python or Go trace) and returns its exception and normalised top frames.
+reads one multi-line record (Java, Python, JavaScript or Go trace) and returns its exception and normalised top frames.
 """
 from __future__ import annotations
 
@@ -134,6 +134,8 @@ class Signature:
 
 _JAVA_FRAME = re.compile(r"^\s+at\s+([\w$.<>/]+)\(")
 _PY_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)')
+_NODE_FRAME = re.compile(r"^\s+at\s+(?:async\s+)?(?:new\s+)?(?:([^\s(]+)(?:\s+\[as [^\]]*\])?\s+\(|\(?([^\s()]+?)(?::\d+)+\)?$)")
+_NODE_ERROR = re.compile(r"^\s*(?:Uncaught\s+)?([A-Z][\w$]*Error|Error)\b")
 _GO_FRAME = re.compile(r"^([\w./\-*()$]+\.[\w$*().\-]+?)(?:\(.*\))?$")
 _EXCEPTION = re.compile(r"(" + _EXC + r"|panic)\b")
 _LAMBDA = re.compile(r"\$\$?(?:Lambda\$)?\d+(?:/0x[0-9a-f]+)?|\$\d+")
@@ -141,7 +143,8 @@ _GO_ARGS = re.compile(r"\(0x[0-9a-f, .]*\)|\+0x[0-9a-f]+")
 
 
 def stack_signature(message: str, top_frames: int = 5) -> Signature | None:
-    """The signature of a Java, Python or Go stack trace in ``message``; None when it holds no frames."""
+    """The signature of a Java, Python, JavaScript (Node.js) or Go stack trace in ``message``; None when it holds no
+    frames."""
     lines = message.split("\n")
     java = [_LAMBDA.sub("", m.group(1)) for m in map(_JAVA_FRAME.match, lines) if m]
     if java:
@@ -149,10 +152,26 @@ def stack_signature(message: str, top_frames: int = 5) -> Signature | None:
     python = [f"{m.group(1).rsplit('/', 1)[-1]}:{m.group(2)}" for m in map(_PY_FRAME.match, lines) if m]
     if python:
         return Signature(_exception_of(lines, python=True), tuple(reversed(python[-top_frames:])))
+    node = [_node_frame(m) for m in map(_NODE_FRAME.match, lines) if m]
+    if node:
+        return Signature(_exception_of(lines, python=False) or _node_error(lines), tuple(node[:top_frames]))
     go = _go_frames(lines)
     if go:
         return Signature(_exception_of(lines, python=False), tuple(go[:top_frames]))
     return None
+
+
+def _node_frame(match: re.Match[str]) -> str:
+    """A JavaScript frame's function, or for an anonymous one its file (without the directory and position)."""
+    return match.group(1) or match.group(2).rsplit("/", 1)[-1]
+
+
+def _node_error(lines: list[str]) -> str:
+    for line in lines:
+        match = _NODE_ERROR.match(line)
+        if match:
+            return match.group(1)
+    return ""
 
 
 def _go_frames(lines: list[str]) -> list[str]:

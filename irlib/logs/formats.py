@@ -380,6 +380,11 @@ LEVEL_KEYS = ("level", "lvl", "log.level", "severity", "severityText", "levelnam
               "severityNumber", "l")
 MSG_KEYS = ("msg", "message", "MESSAGE", "log", "body", "textPayload", "event", "m")
 LOGGER_KEYS = ("logger", "logger_name", "log.logger", "name", "component", "SYSLOG_IDENTIFIER", "caller", "module")
+# where JSON loggers put a record's stack trace: logstash-logback-encoder, Python (python-json-logger, structlog),
+# ECS, pino / bunyan, zap, Serilog (@x), ...; a nested key is written with a dot
+STACK_KEYS = ("stack_trace", "stacktrace", "stack", "exc_info", "exc_text", "exception", "traceback", "@x",
+              "error.stack_trace", "error.stack", "err.stack", "error.stacktrace", "exception.stacktrace")
+_NESTED_STACK_KEYS = ("stack_trace", "stacktrace", "stack", "traceback")
 
 
 def _pick(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -416,8 +421,54 @@ def json_records(obj: dict[str, Any]) -> list[tuple[str | None, str | None, str 
     msg = _text(_pick(obj, MSG_KEYS))
     if msg is None:
         msg = json.dumps(obj, ensure_ascii=False, sort_keys=True)
+    msg = msg.rstrip("\n")
+    stack = _stack_text(_pick(obj, STACK_KEYS))
+    if stack and stack not in msg:  # the trace continues the message, as a text log's trace continues its header
+        msg = msg + "\n" + stack
     level = _pick(obj, LEVEL_KEYS)
-    return [(_text(_pick(obj, TS_KEYS)), _level_text(level, obj), _text(_pick(obj, LOGGER_KEYS)), msg.rstrip("\n"))]
+    return [(_text(_pick(obj, TS_KEYS)), _level_text(level, obj), _text(_pick(obj, LOGGER_KEYS)), msg)]
+
+
+def _stack_text(value: Any) -> str | None:
+    """A stack-trace field's value as trace text: a string as it is, a list of lines joined, an object by its own
+    stack key (pino's ``err``, an ECS-like ``exception``) or as ``type: message``, structlog's dict tracebacks as a
+    Python traceback; None for anything else (``exc_info: true``)."""
+    if isinstance(value, str):
+        return value.strip("\n") or None
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return "\n".join(value).strip("\n") or None
+        if all(isinstance(v, dict) for v in value):
+            return "\n".join(filter(None, (_python_trace(v) for v in value))) or None
+        return None
+    if isinstance(value, dict):
+        for key in _NESTED_STACK_KEYS:
+            inner = value.get(key)
+            if isinstance(inner, (str, list)):
+                return _stack_text(inner)
+        if isinstance(value.get("frames"), list):
+            return _python_trace(value)
+        kind = value.get("type") or value.get("class") or value.get("exc_type")
+        if isinstance(kind, str) and kind:
+            text = value.get("message") or value.get("exc_value")
+            return f"{kind}: {text}" if text else kind
+    return None
+
+
+def _python_trace(exc: dict[str, Any]) -> str | None:
+    """structlog's ``dict_tracebacks`` entry (exc_type, exc_value, frames of filename/lineno/name) as the traceback
+    Python would print."""
+    kind = exc.get("exc_type")
+    if not isinstance(kind, str):
+        return None
+    lines = ["Traceback (most recent call last):"]
+    for frame in exc.get("frames") or []:
+        if isinstance(frame, dict):
+            lines.append(f'  File "{frame.get("filename", "?")}", line {frame.get("lineno", 0)}, '
+                         f'in {frame.get("name", "?")}')
+    value = exc.get("exc_value")
+    lines.append(f"{kind}: {value}" if value not in (None, "") else kind)
+    return "\n".join(lines)
 
 
 def _level_text(level: Any, obj: dict[str, Any]) -> str | None:

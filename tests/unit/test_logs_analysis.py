@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import pyarrow as pa
 
 from irlib.logs import analysis as A
@@ -198,3 +199,61 @@ def test_new_since_counts_a_template_first_seen_just_before_a_late_onset_as_new(
     older = early.assign(timestamp=onset - pd.Timedelta(minutes=5))  # well before: not new
     out = A.new_since(pd.concat([records(rows), older], ignore_index=True), onset=onset)
     assert not bool(out[out["template"] == pool["template"]].iloc[0]["is_new"])
+
+
+def _json_records(objs: list[dict[str, object]]) -> pd.DataFrame:
+    import json
+
+    from irlib.logs.readers import decode_lines
+    data = "".join(json.dumps(o) + "\n" for o in objs).encode()
+    return to_frame(records_table(decode_lines(data), "app.json", ParseOptions(reference=T0)))
+
+
+PY_TB = ('Traceback (most recent call last):\n  File "/app/api.py", line {n}, in handler\n    1/0\n'
+         'ZeroDivisionError: division by zero')
+JAVA_TB = ("java.lang.IllegalStateException: pool exhausted\n\tat com.example.db.Pool.borrow(Pool.java:{n})\n"
+           "\tat com.example.api.Handler.get(Handler.java:40)")
+NODE_TB = ("Error: connect ECONNREFUSED 10.0.0.1:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] "
+           "(node:net:{n}:16)\n    at async Pool.connect (/app/node_modules/pg-pool/index.js:45:11)")
+GO_TB = "main.handler\n\t/app/main.go:{n}\nnet/http.HandlerFunc.ServeHTTP\n\t/usr/local/go/src/net/http/server.go:2136"
+
+
+@pytest.mark.parametrize("make, exception", [
+    (lambda n: {"levelname": "ERROR", "message": "request failed", "exc_info": PY_TB.format(n=n)}, "ZeroDivisionError"),
+    (lambda n: {"event": "request failed", "level": "error", "exception": PY_TB.format(n=n)}, "ZeroDivisionError"),
+    (lambda n: {"level": "ERROR", "message": "request failed", "stack_trace": JAVA_TB.format(n=n)},
+     "java.lang.IllegalStateException"),
+    (lambda n: {"log.level": "error", "message": "request failed",
+                "error": {"type": "IllegalStateException", "stack_trace": JAVA_TB.format(n=n)}},
+     "java.lang.IllegalStateException"),
+    (lambda n: {"log.level": "error", "message": "request failed", "error.stack_trace": JAVA_TB.format(n=n)},
+     "java.lang.IllegalStateException"),
+    (lambda n: {"level": 50, "msg": "request failed", "err": {"type": "Error", "message": "connect ECONNREFUSED",
+                                                                 "stack": NODE_TB.format(n=n)}}, "Error"),
+    (lambda n: {"level": "error", "msg": "request failed", "stack": NODE_TB.format(n=n)}, "Error"),
+    (lambda n: {"level": "error", "msg": "request failed", "stacktrace": GO_TB.format(n=n)}, ""),
+    (lambda n: {"level": "error", "event": "request failed", "exception": [
+        {"exc_type": "ZeroDivisionError", "exc_value": "division by zero",
+         "frames": [{"filename": "/app/api.py", "lineno": n, "name": "handler"}]}]}, "ZeroDivisionError"),
+])
+def test_json_records_with_a_stack_trace_field_are_grouped_as_stack_traces(make, exception) -> None:  # noqa: ANN001
+    frame = _json_records([make(10), {"level": "info", "msg": "ok"}, make(99)])
+    assert frame["message"].tolist()[0].startswith("request failed\n")
+    out = A.stack_signatures(frame)
+    assert len(out) == 1 and out.iloc[0]["count"] == 2, out
+    assert out.iloc[0]["exception"] == exception
+    assert A.templates(frame)["template"].tolist()[0] == "request failed"  # the first line still names the record
+
+
+def test_json_stack_field_that_is_no_trace_or_repeats_the_message_adds_nothing() -> None:
+    frame = _json_records([{"level": "error", "msg": "failed", "exc_info": True},
+                           {"level": "error", "msg": "failed\n" + PY_TB.format(n=1), "exc_info": PY_TB.format(n=1)}])
+    assert frame["message"].tolist() == ["failed", "failed\n" + PY_TB.format(n=1)]
+
+
+def test_records_without_any_readable_time_are_summarised_not_refused() -> None:
+    frame = records([(0, "ERROR", "KeyError: 'x'"), (1, "ERROR", "KeyError: 'x'")])
+    frame["timestamp"] = pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns, UTC]")
+    for out in (A.error_classes(frame), A.templates(frame)):
+        assert out["count"].tolist()[0] == 2 and out["first_seen"].isna().all()
+        assert str(out["first_seen"].dtype) == "datetime64[ns, UTC]"
