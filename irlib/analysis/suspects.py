@@ -38,14 +38,15 @@ def rank_suspects(changes: pd.DataFrame, onset: pd.Timestamp | None, lookback: s
 
     score = 0.5 · closeness (1 at the onset, 0 at the edge of the look-back) + 0.3 · touches the service
     + 0.2 · kind weight (:data:`KIND_WEIGHT`).  Changes just after the estimated onset (within ``after_tolerance``,
-    the onset estimate's precision) stay in, with a lower closeness.  Nothing before the onset in the look-back
-    (a slow burn) or no onset at all gives an empty frame: nothing is blamed.
+    the onset estimate's precision) stay in, with a lower closeness; an alert that fired after the onset does not:
+    it reports the incident, it cannot have caused it.  Nothing before the onset in the look-back (a slow burn) or
+    no onset at all gives an empty frame: nothing is blamed.
     """
     frame = conform(changes, CHANGES_SCHEMA)
     if onset is None or frame.empty:
         return conform(None, SUSPECTS_SCHEMA)
     window, tolerance = pd.Timedelta(lookback), pd.Timedelta(after_tolerance)
-    frame = frame[(frame["time"] >= onset - window) & (frame["time"] <= onset + tolerance)].copy()
+    frame = frame[_in_lookback(frame, onset, window, tolerance) & ~_alert_after_onset(frame, onset)].copy()
     if frame.empty:
         return conform(None, SUSPECTS_SCHEMA)
     before_s = (onset - frame["time"]).dt.total_seconds()
@@ -63,7 +64,19 @@ def rank_suspects(changes: pd.DataFrame, onset: pd.Timestamp | None, lookback: s
     return conform(frame, SUSPECTS_SCHEMA)
 
 
+def _in_lookback(frame: pd.DataFrame, onset: pd.Timestamp, window: pd.Timedelta,
+                 tolerance: pd.Timedelta) -> pd.Series:
+    """Which changes lie in [onset - window, onset + tolerance]."""
+    return (frame["time"] >= onset - window) & (frame["time"] <= onset + tolerance)
+
+
+def _alert_after_onset(frame: pd.DataFrame, onset: pd.Timestamp) -> pd.Series:
+    """Which changes are alerts that fired after the onset: consequences of the incident, never suspects."""
+    return ((frame["kind"] == "alert") & (frame["time"] > onset)).fillna(False).astype(bool)
+
+
 def _reason(row: object, service: str | None) -> str:
+    """Why the change is a suspect, as a clause without rank or final full stop (callers put it in sentences)."""
     minutes = float(getattr(row, "minutes_before_onset"))
     when = (f"{fmt_duration(minutes * 60)} before the onset" if minutes >= 0
             else f"{fmt_duration(-minutes * 60)} after the estimated onset (within its precision)")
@@ -73,7 +86,7 @@ def _reason(row: object, service: str | None) -> str:
     kind = str(getattr(row, "kind"))
     nature = {"alert": "an alert is usually a symptom, not a cause", "rollout": "rollouts are the most common cause",
               "config": "configuration changes are a common cause"}.get(kind, f"a {kind} change")
-    return f"Rank {getattr(row, 'rank')}: {kind} {getattr(row, 'name')} came {when}, {target}; {nature}."
+    return f"{kind} {getattr(row, 'name')} came {when}, {target}; {nature}"
 
 
 def _touches(texts: Iterable[object], service: str | None) -> list[bool]:

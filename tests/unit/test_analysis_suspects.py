@@ -61,10 +61,28 @@ def test_bad_rollout_ranks_first_with_reason() -> None:
     assert "5 min before the onset" in top["reason"] and "touches checkout" in top["reason"]
     # The symptom event (BackOff) is not a change; the old revisions are outside the look-back.
     assert "BackOff" not in " ".join(suspects["name"])
-    assert set(suspects["kind"]) == {"rollout", "config", "scaling", "alert"}
+    assert set(suspects["kind"]) == {"rollout", "config", "scaling"}
     assert suspects["score"].is_monotonic_decreasing
-    alert = suspects[suspects["kind"] == "alert"].iloc[0]
-    assert "after the estimated onset" in alert["reason"]
+
+
+def test_an_alert_firing_after_the_onset_is_a_consequence_not_a_suspect() -> None:
+    suspects = rank_suspects(all_changes(), ONSET, "120min", "checkout")
+    assert "HighErrorRate" not in set(suspects["name"])  # it fired at 11:17, two minutes after the onset
+    assert (suspects["minutes_before_onset"] >= 0).all()
+
+
+def test_a_change_just_after_the_estimated_onset_stays_within_its_precision() -> None:
+    changes = pd.DataFrame({"time": [ONSET + pd.Timedelta(seconds=30)], "kind": ["rollout"],
+                            "name": ["deployment/checkout revision 4"], "detail": [""], "touches_service": [True]})
+    ranked = rank_suspects(changes, ONSET, "120min", "checkout")
+    assert ranked["name"].tolist() == ["deployment/checkout revision 4"]
+    assert "30 s after the estimated onset (within its precision)" in ranked.iloc[0]["reason"]
+
+
+def test_the_reason_is_a_clause_without_rank_or_full_stop_for_callers_to_frame() -> None:
+    top = rank_suspects(all_changes(), ONSET, "120min", "checkout").iloc[0]
+    assert top["reason"] == ("rollout deployment/checkout revision 3 came 5 min before the onset, touches checkout; "
+                             "rollouts are the most common cause")
 
 
 def test_config_change_ranks_above_an_unrelated_scaling_event() -> None:
