@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..frames import conform
 from ..investigation import Investigation
+from ..summary import onset_text
 from . import common
 
 ONSET_SIGNALS = {"error_ratio": "max", "latency_p99": "max", "memory_working_set": "max"}
@@ -54,7 +55,7 @@ def _onset(inv: Investigation) -> dict[str, Any]:
              "signals": list(est.agreeing), "explanation": est.explanation,
              "per_signal": {k: (v.isoformat() if v is not None else None) for k, v in est.per_signal.items()}}
     if inv.step == "01":
-        inv.record("onset", value, summary=f"onset {value['time']} (confidence {est.confidence})")
+        inv.record("onset", value, summary=onset_text(value))
     return value
 
 
