@@ -221,8 +221,22 @@ def _findings_table(findings: dict[str, Any]) -> str:
 
 
 def _short(value: Any, limit: int = 300) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
+    text = readable_value(value)
     return text if len(text) <= limit else text[:limit] + " …"
+
+
+def readable_value(value: Any) -> str:
+    """A finding's value in words, as every table of the report writes it: yes/no for booleans, "key: value"
+    pairs for a mapping, a comma-separated list, "none" for nothing."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {readable_value(item)}" for key, item in value.items()) or "none"
+    if isinstance(value, list):
+        return ", ".join(readable_value(item) for item in value) or "none"
+    return str(value)
 
 
 def _evidence_table(records: list[Any]) -> str:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..display import Answer
 from ..investigation import Investigation
+from ..summary import onset_text
 from . import common, facts
 
 
@@ -48,7 +49,8 @@ def what_is_broken(inv: Investigation) -> Answer:
     b = broken_facts(inv)
     name = inv.incident.service["name"]
     if b["pods_total"]:
-        ans.say(f"{b['pods_not_ready']} of {b['pods_total']} pods of {name} are not ready; their containers "
+        ready = b["pods_total"] - b["pods_not_ready"]
+        ans.say(f"{ready} of {b['pods_total']} pods of {name} are ready; their containers "
                 f"restarted {b['restarts']} times; {b['oom_killed']} container(s) were last terminated by "
                 f"OOMKilled; {b['crash_looping']} are in CrashLoopBackOff.")
     if b["error_ratio_peak"] is not None:
@@ -61,7 +63,12 @@ def what_is_broken(inv: Investigation) -> Answer:
         if reason:
             ans.lack(reason)
     inv.record("broken", b, summary=_broken_summary(b, name))
-    return ans.table("Pods", pod_summary(common.pods(inv)))
+    return ans.table("Pods", pods_for_display(pod_summary(common.pods(inv))))
+
+
+def pods_for_display(per_pod: pd.DataFrame) -> pd.DataFrame:
+    """The per-pod summary with readiness as yes/no, as the report writes every boolean."""
+    return per_pod.assign(ready=per_pod["ready"].map(common.fmt_bool)) if len(per_pod) else per_pod
 
 
 def _pods_gap(inv: Investigation) -> str:
@@ -69,8 +76,12 @@ def _pods_gap(inv: Investigation) -> str:
 
 
 def _broken_summary(b: dict[str, Any], name: str) -> str:
-    return (f"{name}: {b['pods_not_ready']}/{b['pods_total']} pods not ready, {b['restarts']} restarts, "
-            f"{b['oom_killed']} OOMKilled; error ratio peak {common.fmt_pct(b['error_ratio_peak'])}")
+    """One line for the findings table: pods ready out of all, restarts, OOM kills, peak error ratio."""
+    pods = (f"{b['pods_total'] - b['pods_not_ready']} of {b['pods_total']} pods ready" if b["pods_total"] else
+            "no pod found")
+    errors = (f"error ratio peak {common.fmt_pct(b['error_ratio_peak'])}" if b["error_ratio_peak"] is not None else
+              "error ratio not measured")
+    return f"{name}: {pods}, {b['restarts']} restarts, {b['oom_killed']} OOMKilled; {errors}"
 
 
 def since_when(inv: Investigation) -> Answer:
@@ -80,9 +91,9 @@ def since_when(inv: Investigation) -> Answer:
     value = facts.onset(inv)
     signals = facts.onset_signals(inv)
     if value.get("time"):
-        ans.say(f"Onset {common.fmt_ts(value['time'])} (confidence {value['confidence']}). {value['explanation']}")
+        ans.say(f"Onset {onset_text(value)}. {value['explanation']}")
     else:
-        ans.say(f"No onset could be established: {value.get('explanation', 'no signal')}.")
+        ans.say(f"{onset_text(value).capitalize()}.")
     if not signals:
         ans.lack("no metric or log signal to detect the onset from")
     est = Onset(pd.Timestamp(value["time"]) if value.get("time") else None, float(value.get("confidence", 0)),
@@ -98,18 +109,31 @@ def since_when(inv: Investigation) -> Answer:
 def impact(inv: Investigation) -> Answer:
     ans = Answer("How many users, requests and services are affected?")
     facts_ = impact_facts(inv)
+    missing = _request_counts_gap(inv)
     if facts_["requests_total"] is not None:
         ans.say(f"Since the onset, about {facts_['requests_failed']:,.0f} of {facts_['requests_total']:,.0f} "
                 f"requests failed ({common.fmt_pct(facts_['affected_fraction'])}).")
     else:
-        ans.lack("request counts: " + (common.signal_gap(inv, "request_rate") or "no request-rate series"))
+        ans.lack("request counts: " + missing)
     if facts_["users_affected"] is not None:
         ans.say(f"Estimated users affected: {facts_['users_affected']:,.0f} of {facts_['users_total']:,.0f} "
                 "(requests-affected fraction applied to the service's users).")
     ans.say(f"Services down (no ready pod): {', '.join(facts_['services_down']) or 'none'}; availability (ready "
             f"pods) {common.fmt_pct(facts_['availability'])}.")
-    inv.record("impact", facts_, summary=f"{common.fmt_pct(facts_['affected_fraction'])} of requests failed")
+    inv.record("impact", facts_, summary=impact_summary(facts_, missing))
     return ans
+
+
+def _request_counts_gap(inv: Investigation) -> str:
+    return common.signal_gap(inv, "request_rate") or "no request-rate series"
+
+
+def impact_summary(impact_facts_: dict[str, Any], missing: str) -> str:
+    """The failed share of requests since the onset, or that it is unknown and why (``missing``)."""
+    fraction = impact_facts_.get("affected_fraction")
+    if fraction is None:
+        return f"share of failed requests unknown: {missing}"
+    return f"{common.fmt_pct(fraction)} of requests failed since the onset"
 
 
 def impact_facts(inv: Investigation) -> dict[str, Any]:
@@ -155,8 +179,7 @@ def recent_changes(inv: Investigation) -> Answer:
     elif ranked.empty:
         ans.say(f"No known change in the {common.lookback_min(inv):.0f} min before the onset: nothing is blamed.")
     else:
-        top = ranked.iloc[0]
-        ans.say(f"Top suspect: {top['name']} — {top['reason']}")
+        ans.say(f"Top suspect: {ranked.iloc[0]['reason']}.")
     inv.record("suspects", _suspect_list(ranked), summary=str(ranked.iloc[0]["name"]) if len(ranked) else
                "no suspect")
     reason = common.gap(inv, "kubernetes", "rollout_history", namespace=inv.incident.namespace,

@@ -125,13 +125,13 @@ def evidence_used(inv: Investigation) -> Answer:
     for record in inv.used:
         seen[record.id] = record
     rows = [{"id": r.id, "fetch": f"{r.source}.{r.method}", "status": r.status, "rows": r.rows,
-             "truncated": r.truncated, "reason / notes": r.reason or "; ".join(r.notes), "sha256": r.sha256}
+             "truncated": fmt_bool(r.truncated), "reason / notes": r.reason or "; ".join(r.notes), "sha256": r.sha256}
             for r in seen.values()]  # type: ignore[attr-defined]
     frame = pd.DataFrame(rows, columns=["id", "fetch", "status", "rows", "truncated", "reason / notes", "sha256"])
     for row in rows:
         if row["status"] != "ok":
             ans.lack(f"{row['fetch']}: {row['reason / notes']}")
-        elif row["truncated"]:
+        elif row["truncated"] == "yes":
             ans.say(f"{row['fetch']} hit a cap and is truncated: {row['reason / notes']}")
     if not rows:
         ans.say("This step fetched no evidence.")
@@ -150,6 +150,18 @@ def labels_of(value: object) -> dict[str, str]:
 
 def fmt_pct(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value * 100:.1f}%"
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun agreeing with it: "1 record", "2 records" (``plural`` for irregular nouns)."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def fmt_bool(value: object) -> str:
+    """A yes/no answer as the report writes it ("yes", "no"; "unknown" when missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "unknown"
+    return "yes" if bool(value) else "no"
 
 
 def fmt_ts(value: object) -> str:

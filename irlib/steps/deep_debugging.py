@@ -19,10 +19,11 @@ def error_classes(inv: Investigation) -> Answer:
     if table.empty:
         ans.say("No exception type, HTTP 5xx status, errno or SQLSTATE found in the logs.")
     else:
-        ans.say(f"{len(table)} error classes; the most frequent is {table.iloc[0]['error_class']} "
-                f"({int(table.iloc[0]['count'])} records).")
+        ans.say(f"{common.counted(len(table), 'error class', 'error classes')}; the most frequent is "
+                f"{table.iloc[0]['error_class']} ({common.counted(int(table.iloc[0]['count']), 'record')}).")
         inv.record("error_classes", table.head(10)[["error_class", "kind", "count"]],
-                   summary=f"{len(table)} classes; top {table.iloc[0]['error_class']}")
+                   summary=f"{common.counted(len(table), 'class', 'classes')}; "
+                           f"top {table.iloc[0]['error_class']}")
     return ans.table("Error classes", table)
 
 
@@ -36,14 +37,24 @@ def stack_traces(inv: Investigation) -> Answer:
         ans.say("No stack traces in the logs.")
         return ans
     top = table.iloc[0]
-    ans.say(f"{len(table)} distinct stack-trace signatures; the most frequent ({int(top['count'])}×): "
-            f"{top['exception']} at {top['signature']}.")
+    ans.say(f"{common.counted(len(table), 'distinct stack-trace signature')}; the most frequent "
+            f"({int(top['count'])}×): {stack_text(str(top['exception']), str(top['signature']))}.")
     inv.record("top_stack", {"exception": str(top["exception"]), "signature": str(top["signature"]),
                              "count": int(top["count"])}, summary=str(top["exception"]))
     previous = _previous_container_traces(inv)
     if previous:
         ans.say(f"{previous} of these records come from previous (crashed) container instances.")
     return ans.table("Stack-trace groups, one example each", table)
+
+
+def stack_text(exception: str, signature: str) -> str:
+    """A stack-trace group as "Exception at frame < frame ...": the signature already starts with the exception
+    (``Exception @ frames``), which is not repeated."""
+    prefix = f"{exception} @ "
+    if not exception or not signature.startswith(prefix):
+        return signature
+    frames = signature[len(prefix):].strip()
+    return f"{exception} at {frames}" if frames else f"{exception} (no stack frames)"
 
 
 def _previous_container_traces(inv: Investigation) -> int:

@@ -5,9 +5,10 @@ import re
 
 import pandas as pd
 
+from ..analysis.security import SecurityVerdict
 from ..display import Answer
 from ..investigation import Investigation
-from . import facts
+from . import common, facts
 
 # Access-log shapes: combined log format ("1.2.3.4 - - [..] "GET / HTTP/1.1" 503 ...") and JSON/logfmt fields.
 _CLF = re.compile(r'^(?P<client>\S+) \S+ \S+ \[[^\]]*\] "(?:[A-Z]+) [^"]*" (?P<status>\d{3})')
@@ -78,7 +79,8 @@ def credential_exposure(inv: Investigation) -> Answer:
     else:
         ans.say(f"{int(table['count'].sum())} credential occurrence(s) of {len(table)} kind(s) found in the logs. "
                 "They were replaced by placeholders before anything was written; rotate them.")
-    inv.record("credential_exposure", table, summary=f"{int(table['count'].sum()) if len(table) else 0} credential(s) in logs")
+    found = int(table["count"].sum()) if len(table) else 0
+    inv.record("credential_exposure", table, summary=f"{common.counted(found, 'credential')} in logs")
     return ans.table("Credentials by kind (placeholders only)", table)
 
 
@@ -103,5 +105,16 @@ def verdict(inv: Investigation) -> Answer:
         ans.say(f"• {reason}")
     for item in result.missing:
         ans.lack(f"not examined: {item}")
-    inv.record("security", result, summary=result.security_incident)
+    inv.record("security", result, summary=verdict_summary(result))
     return ans
+
+
+def verdict_summary(result: SecurityVerdict) -> str:
+    """The verdict in words for the findings table: the signs found, or that there was none (and what was not
+    examined, since then it is no clearance)."""
+    if result.security_incident == "yes":
+        return "security incident: " + "; ".join(result.reasons)
+    if result.security_incident == "suspected":
+        return "security incident suspected: " + "; ".join(result.reasons)
+    unexamined = f" (not examined: {', '.join(result.missing)})" if result.missing else ""
+    return "no sign of a security incident in the evidence examined" + unexamined

@@ -37,3 +37,16 @@ def test_index_shows_the_incident_summary_escaped() -> None:
              "window": {"start": "a", "end": "b"}, "started_at": "s", "finished_at": "f", "steps": {}}
     html = index_body(state, [], {}, {})
     assert "&lt;b&gt;orders&lt;/b&gt; 503s since 14:20" in html and "<b>orders" not in html
+
+
+def test_findings_table_writes_booleans_as_yes_no_and_mappings_as_pairs() -> None:
+    from irlib.findings import Finding
+
+    state = {"incident": "INC-1", "title": "t", "window": {"start": "a", "end": "b"}, "steps": {}}
+    findings = {"alert_rules_valid": Finding("alert_rules_valid", False, "10", "r"),
+                "rollback_target": Finding("rollback_target", {"target": "deployment/orders", "revision": 1,
+                                                               "exact": True}, "06", "r")}
+    html = index_body(state, [], findings, {})
+    assert "<td>alert_rules_valid</td><td>10</td><td>no</td>" in html
+    assert "<td>target: deployment/orders; revision: 1; exact: yes</td>" in html
+    assert "false" not in html.lower().split("<h2>findings</h2>")[1]
