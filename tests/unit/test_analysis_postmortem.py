@@ -58,7 +58,7 @@ def test_full_postmortem_has_every_section_filled() -> None:
     assert established == ["What didn't go well"]  # the findings recorded nothing that went badly
     assert "**Duration:** 50 min" in text and "time to detect 3 min" in text
     assert "**P0**" in _section(text, "Severity")
-    assert "1. Rank 1: rollout deployment/checkout revision 3" in _section(text, "Root cause")
+    assert "1. rollout deployment/checkout revision 3" in _section(text, "Root cause")
     assert "time to detect was 3 min" in _section(text, "What went well")
     assert "add a canary gate on error ratio | team-checkout | P1 | 2026-03-15" in _section(text, "Action items")
     assert "<img" not in text and "&lt;img src=x onerror=alert\\(1\\)&gt;" in text
