@@ -84,3 +84,66 @@ def test_leak_starting_mid_window_is_fitted_from_where_it_started() -> None:
         assert fit.slope_per_hour == pytest.approx(180 * MIB, rel=0.05)
         # 300 MiB + 3 MiB/min from 11:00 reaches 512 MiB at about 12:10:40
         assert abs(fit.predicted_at - pd.Timestamp("2026-03-01T12:10:40Z")) < pd.Timedelta("3min")  # type: ignore[operator]
+
+
+# -- leaks are only established from enough evidence; numbers are shown in readable units ----------------------
+def test_a_few_mib_over_a_couple_of_minutes_is_no_leak_established() -> None:
+    idx = pd.date_range("2026-03-01T10:00:00Z", periods=25, freq="5s")
+    series = pd.Series(300 * MIB + 0.125 * MIB * np.arange(len(idx)), index=idx)  # 3 MiB in 2 min
+    fit = time_to_exhaustion(series, LIMIT, unit="bytes")
+    assert not fit.leak and fit.predicted_at is None and fit.hours_left is None
+    assert fit.verdict.startswith("no leak established: the samples span only 2 min")
+
+
+def test_growth_that_needs_days_to_reach_the_limit_is_no_leak_established() -> None:
+    series = pd.Series(200 * MIB + MIB / 60 * np.arange(len(IDX)), index=IDX)  # 1 MiB/h over 2 h, 512 MiB limit
+    fit = time_to_exhaustion(series, LIMIT, unit="bytes")
+    assert not fit.leak and fit.predicted_at is None
+    assert "under 5% of the 512.0 MiB limit" in fit.verdict and "grew 2.0 MiB" in fit.verdict
+
+
+def test_noisy_growth_is_no_leak_established() -> None:
+    noise = np.random.default_rng(1).normal(0, 40 * MIB, len(IDX))
+    fit = time_to_exhaustion(pd.Series(200 * MIB + 0.3 * MIB * np.arange(len(IDX)) + noise, index=IDX), LIMIT)
+    assert not fit.leak and fit.predicted_at is None and "not steady" in fit.verdict
+
+
+def test_oom_loop_is_a_leak_fitted_across_its_restart_cycles() -> None:
+    """The demo's shape: 96 MiB limit, 1 MiB/s from 33 MiB, killed at 95 MiB, down for 20-60 s, last cycle short."""
+    idx = pd.date_range("2026-03-01T10:00:00Z", periods=110, freq="5s")
+    values = np.zeros(len(idx))
+    for start, length in ((0, 13), (17, 13), (34, 13), (55, 13), (80, 13), (106, 4)):
+        values[start:start + length] = (33 + 5 * np.arange(length)) * MIB
+    fit = time_to_exhaustion(pd.Series(values, index=idx), 96 * MIB, unit="bytes")
+    assert fit.leak and fit.predicted_at is not None
+    # the last cycle is at 48 MiB: 48 MiB more at 1 MiB/s
+    assert abs(fit.predicted_at - (idx[-1] + pd.Timedelta(seconds=48))) < pd.Timedelta(seconds=3)
+    assert "over 6 restart cycles" in fit.verdict and "GiB/h" in fit.verdict and "in 48 s" in fit.verdict
+
+
+def test_numbers_are_readable() -> None:
+    from irlib.analysis.capacity import format_amount, format_rate, format_time_left
+
+    assert format_rate(7.638726363e9, "bytes") == "7.11 GiB/h"
+    assert format_rate(6_591_521, "bytes") == "6.3 MiB/h"
+    assert format_amount(0.0232, "cores") == "0.0232 cores" and format_rate(-0.3686, "cores") == "-0.369 cores/h"
+    assert format_time_left(0.0) == "already at the limit"
+    assert format_time_left(0.006097) == "in 22 s" and format_time_left(0.5) == "in 30 min"
+    assert format_time_left(10.37) == "in 10.4 h" and format_time_left(100) == "in 4.2 days"
+    assert "reaches the limit in 36 min" in time_to_exhaustion(leak(), LIMIT, unit="bytes").verdict
+
+
+def test_readable_capacity_table_has_units_and_no_exponents() -> None:
+    from irlib.analysis.capacity import readable_capacity
+
+    cpu = pd.Series(0.02 + 0.0001 * np.arange(len(IDX)), index=IDX)
+    table = capacity_table({"memory a": leak(), "cpu a": cpu}, {"memory a": LIMIT, "cpu a": None},
+                           {"memory a": "bytes", "cpu a": "cores"})
+    shown = readable_capacity(table)
+    text = shown.to_string()
+    assert "e+" not in text and "e-" not in text
+    mem = shown.iloc[0]
+    assert mem["limit"] == "512.0 MiB" and mem["growth"].endswith("MiB/h") and mem["time left"] == "in 36 min"
+    assert mem["of limit"].endswith("%") and mem["limit reached at"].endswith("UTC")
+    assert shown.iloc[1]["current"].endswith("cores") and shown.iloc[1]["growth"].endswith("cores/h")
+    assert bool(table.loc[0, "leak"]) and table.loc[0, "unit"] == "bytes"
