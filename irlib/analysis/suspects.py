@@ -39,7 +39,7 @@ def rank_suspects(changes: pd.DataFrame, onset: pd.Timestamp | None, lookback: s
     score = 0.5 · closeness (1 at the onset, 0 at the edge of the look-back) + 0.3 · touches the service
     + 0.2 · kind weight (:data:`KIND_WEIGHT`).  Changes just after the estimated onset (within ``after_tolerance``,
     the onset estimate's precision) stay in, with a lower closeness; an alert that fired after the onset does not:
-    it reports the incident, it cannot have caused it.  Nothing before the onset in the look-back (a slow burn) or
+    it reports the incident, it cannot have caused it -- unless it says a component is down (a dependency gone).  Nothing before the onset in the look-back (a slow burn) or
     no onset at all gives an empty frame: nothing is blamed.
     """
     frame = conform(changes, CHANGES_SCHEMA)
@@ -71,8 +71,13 @@ def _in_lookback(frame: pd.DataFrame, onset: pd.Timestamp, window: pd.Timedelta,
 
 
 def _alert_after_onset(frame: pd.DataFrame, onset: pd.Timestamp) -> pd.Series:
-    """Which changes are alerts that fired after the onset: consequences of the incident, never suspects."""
-    return ((frame["kind"] == "alert") & (frame["time"] > onset)).fillna(False).astype(bool)
+    """Which changes are symptom alerts that fired after the onset: consequences of the incident, never suspects.
+
+    An alert that a component is down (:data:`DOWN_ALERT`) stays: a dependency that goes away is the cause, and its
+    alert can only start after the onset that its absence produced (within the onset estimate's precision).
+    """
+    down = frame["name"].fillna("").str.contains(DOWN_ALERT, regex=True).astype(bool)
+    return ((frame["kind"] == "alert") & ~down & (frame["time"] > onset)).fillna(False).astype(bool)
 
 
 def _reason(row: object, service: str | None) -> str:

@@ -120,3 +120,12 @@ def test_a_dependency_down_alert_outranks_the_error_rate_alert_it_causes() -> No
         "detail": ["state firing", "state pending"], "touches_service": [True, True]})
     ranked = rank_suspects(changes, onset, "2min", "orders")
     assert list(ranked["name"]) == ["OrdersDatabaseDown", "OrdersHighErrorRate"]
+
+
+def test_a_down_alert_just_after_the_onset_stays_a_suspect_as_the_cause() -> None:
+    # a dependency that goes away: its alert can only start after the errors its absence produced
+    changes = pd.DataFrame({"time": [ONSET + pd.Timedelta(seconds=8), ONSET + pd.Timedelta(seconds=20)],
+                            "kind": ["alert", "alert"], "name": ["OrdersDatabaseDown", "OrdersHighErrorRate"],
+                            "detail": ["", ""], "touches_service": [True, True]})
+    ranked = rank_suspects(changes, ONSET, "2min", "orders")
+    assert ranked["name"].tolist() == ["OrdersDatabaseDown"]
