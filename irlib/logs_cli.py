@@ -7,7 +7,8 @@
 For each input: records and lines read, the detected (or given) format, times that could not be read, records per
 level, the most frequent templates and the error classes.  Examples are redacted as evidence is (tokens, passwords,
 keys).  Text output shows control characters as \\xNN and cuts long templates; JSON keeps up to 4,096 characters of
-each.  Exit status: 0 done; 2 an input cannot be read or an option is wrong (the other inputs are still analysed).
+each.  Warnings (empty input, a file that looks binary, lines with bytes invalid in the encoding) head the report
+and go to standard error.  Exit status: 0 done; 2 an input cannot be read or an option is wrong (the other inputs are still analysed).
 """
 from __future__ import annotations
 
@@ -102,6 +103,8 @@ def _analyse_inputs(args: argparse.Namespace, reference: pd.Timestamp) -> int:
             print(f"irlib logs: {exc}", file=sys.stderr)
             status = 2
             continue
+        for warning in out["warnings"]:
+            print(f"irlib logs: {name}: {warning}", file=sys.stderr)
         print(json.dumps(out, ensure_ascii=False) if args.json else summary_text(out), flush=True)
     return status
 
@@ -125,8 +128,25 @@ def summary_dict(name: str, summary: LogSummary, top: int, redactor: Redactor) -
     templates = redactor.frame(summary.templates().head(top))
     errors = redactor.frame(summary.error_classes().head(top))
     return {"input": name, "records": summary.records, "lines": summary.lines, "format": summary.format,
-            "unparsed_times": summary.unparsed_times, "levels": dict(sorted(summary.levels.items())),
-            "templates": _rows(templates), "error_classes": _rows(errors)}
+            "unparsed_times": summary.unparsed_times, "undecodable_lines": summary.undecodable_lines,
+            "looks_binary": summary.looks_binary, "warnings": warnings(summary),
+            "levels": dict(sorted(summary.levels.items())), "templates": _rows(templates),
+            "error_classes": _rows(errors)}
+
+
+def warnings(summary: LogSummary) -> list[str]:
+    """What the reader of the report should know before trusting it: empty input, a binary file, bytes that were
+    not valid in the encoding."""
+    if summary.lines == 0:
+        return ["empty input: no lines"]
+    out = []
+    if summary.looks_binary:
+        out.append("the input looks binary (NUL or control bytes), not a text log: its templates and classes are "
+                   "noise; give the log file itself (or --encoding if it is UTF-16/UTF-32 text)")
+    if summary.undecodable_lines:
+        out.append(f"{summary.undecodable_lines} of {summary.lines} lines had bytes not valid in the encoding "
+                   "(read as U+FFFD); give --encoding if the log is not UTF-8")
+    return out
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -150,9 +170,13 @@ def _shown(text: Any, limit: int) -> str:
 
 def summary_text(out: dict[str, Any]) -> str:
     """The report for one input as text tables."""
+    if not out["lines"]:
+        return f"== {out['input']}: empty input: no lines\n"
     levels = ", ".join(f"{level or '(none)'} {count}" for level, count in out["levels"].items()) or "none"
     lines = [f"== {out['input']}: {out['records']} records in {out['lines']} lines, format {out['format'] or '?'}, "
-             f"{out['unparsed_times']} without a readable time", f"levels: {levels}", "", "top templates:"]
+             f"{out['unparsed_times']} without a readable time"]
+    lines += [f"warning: {_shown(w, 400)}" for w in out.get("warnings", [])]
+    lines += [f"levels: {levels}", "", "top templates:"]
     lines += [f"{row['count']:>10}  {row['level'] or '-':5}  {_shown(row['template'], SHOWN_TEXT_MAX)}"
               for row in out["templates"]] or [
         "  (none)"]

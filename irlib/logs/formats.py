@@ -210,11 +210,32 @@ def parse_text(lines: pa.Array, fmt: str) -> ParsedLines:
         else None
     parts = sliced_map(lambda part: _parse_text(part, fmt, stages), lines)
     if len(parts) == 1:
-        return _restore_false_loggers(parts[0])
-    return _restore_false_loggers(ParsedLines(
-        start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
-        level=concat([p.level for p in parts]), logger=concat([p.logger for p in parts]),
-        msg=concat([p.msg for p in parts])))
+        parsed = _restore_false_loggers(parts[0])
+    else:
+        parsed = _restore_false_loggers(ParsedLines(
+            start=concat([p.start for p in parts]), ts=concat([p.ts for p in parts]),
+            level=concat([p.level for p in parts]), logger=concat([p.logger for p in parts]),
+            msg=concat([p.msg for p in parts])))
+    return _message_levels(parsed) if fmt == "syslog" else parsed
+
+
+# Programs logging through syslog write their level as the message's first word: OpenSSH's
+# "sshd[123]: error: maximum authentication attempts exceeded", "fatal: ...", postfix's "warning: ..."
+MESSAGE_LEVELS = ("error", "fatal", "warning")
+
+
+def _message_levels(parsed: ParsedLines) -> ParsedLines:
+    """A syslog record's level from a lowercase ``error:``, ``fatal:`` or ``warning:`` that begins its message (the
+    message is kept whole); prefix tests in bulk, no regex."""
+    if len(parsed.msg) == 0:
+        return parsed
+    msg = parsed.msg.cast(pa.large_string())
+    level = parsed.level.cast(pa.large_string())
+    for word in MESSAGE_LEVELS:
+        hit = pc.fill_null(pc.starts_with(msg, word + ":"), False)
+        if pc.any(hit).as_py():
+            level = pc.if_else(pc.and_(hit, parsed.start), pa.scalar(word, pa.large_string()), level)
+    return ParsedLines(start=parsed.start, ts=parsed.ts, level=level, logger=parsed.logger, msg=parsed.msg)
 
 
 # "Name: text" after a header reads as a logger, except when the name is an exception type or a header field:

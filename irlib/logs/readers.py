@@ -62,6 +62,24 @@ def detect_encoding(data: bytes, encoding: str | None = None) -> tuple[str, int]
     return "utf-8", 0
 
 
+_CONTROL_BYTES = np.array([b < 32 and b not in (9, 10, 11, 12, 13, 27) or b == 127 for b in range(256)])
+
+
+def looks_binary(data: bytes, encoding: str | None = None) -> bool:
+    """Whether the start of ``data`` looks like a binary file rather than text: NUL bytes in what would be read as
+    UTF-8 or a one-byte encoding, more than 10% control bytes, or (read as UTF-16 without a BOM) NUL bytes on both
+    sides of the byte pairs, where UTF-16 text has them on one side.  A byte-order mark means text."""
+    head = data[:8192]
+    enc, bom = detect_encoding(head, encoding)
+    if not head or bom or (encoding is not None and enc.lower().replace("_", "-").startswith(("utf-16", "utf-32"))):
+        return False
+    raw = np.frombuffer(head, np.uint8)
+    if enc.startswith("utf-16"):
+        even, odd = int((raw[0::2] == 0).sum()), int((raw[1::2] == 0).sum())
+        return min(even, odd) > 0.1 * max(even, odd)
+    return bool((raw == 0).any()) or float(_CONTROL_BYTES[raw].mean()) > 0.1
+
+
 def decode_lines(data: bytes, *, encoding: str | None = None, first_line_no: int = 1) -> Lines:
     """Split ``data`` into decoded lines (see the module doc); a final line without a newline is kept."""
     enc, bom = detect_encoding(data, encoding)

@@ -27,7 +27,8 @@ from .arrowtext import may_contain_byte
 from .errors import classify_errors
 from .formats import canonical_format, detect_format, record_start_after
 from .parallel import worker_count
-from .readers import LogReadError, decode_lines, detect_encoding, iter_byte_chunks, iter_stream_chunks
+from .readers import (LogReadError, decode_lines, detect_encoding, iter_byte_chunks, iter_stream_chunks,
+                      looks_binary)
 from .records import ParseOptions, records_table
 from .templates import cluster_keys, shape_keys, template_id, template_text
 
@@ -61,12 +62,15 @@ class _Tally:
 
 @dataclass
 class LogSummary:
-    """Running totals of a streamed log: records, lines, unread times, per-level counts, templates, error classes."""
+    """Running totals of a streamed log: records, lines, unread times, undecodable lines, whether it looks binary,
+    per-level counts, templates, error classes."""
 
     records: int = 0
     lines: int = 0
     unparsed_times: int = 0
     format: str = ""
+    undecodable_lines: int = 0  # lines with bytes not valid in the encoding (read with U+FFFD)
+    looks_binary: bool = False  # the input's first bytes look like a binary file, not text (readers.looks_binary)
     levels: dict[str, int] = field(default_factory=dict)
     shape_tallies: dict[str, _Tally] = field(default_factory=dict)
     error_tallies: dict[tuple[str, str], _Tally] = field(default_factory=dict)
@@ -75,6 +79,8 @@ class LogSummary:
         """Add the totals of ``other`` (the records that follow this summary's) to this one; ``lines`` excepted."""
         self.records += other.records
         self.unparsed_times += other.unparsed_times
+        self.undecodable_lines += other.undecodable_lines
+        self.looks_binary = self.looks_binary or other.looks_binary
         self.format = self.format or other.format
         for level, count in other.levels.items():
             self.levels[level] = self.levels.get(level, 0) + count
@@ -151,7 +157,12 @@ def analyse_chunks(chunks: Iterable[bytes], source: str, *, fmt: str | None = No
     summary = LogSummary()
     carry = b""
     line_base = 1
-    chunks, encoding = _as_utf8(iter(chunks), encoding)
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    if first is not None:
+        summary.looks_binary = looks_binary(first, encoding)
+        chunks = itertools.chain([first], chunks)
+    chunks, encoding = _as_utf8(chunks, encoding)
     for chunk in chunks:
         data = carry + chunk
         pieces, known = _pieces(data, fmt or summary.format or None, encoding, line_base)
@@ -224,6 +235,8 @@ def _analyse_piece(data: bytes, first_line: int, source: str, options: ParseOpti
     if hold_from and table.num_rows >= hold_from:
         held = int(table.column("line_no")[-1].as_py())
         table = table.slice(0, table.num_rows - 1)
+    counted = lines.decode_error if held is None else lines.decode_error.slice(0, held - first_line)
+    part.undecodable_lines = int(pc.sum(counted.cast(pa.int64())).as_py() or 0)  # held lines count next time
     _add(part, table, redact)
     return part, held, len(lines)
 

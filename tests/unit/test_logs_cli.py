@@ -89,3 +89,55 @@ def test_credentials_in_header_lines_and_secret_pieces_never_show(tmp_path: Path
 def test_more_bad_options(args: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["logs", *args]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_binary_input_and_undecodable_lines_are_warned_about(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    elf = tmp_path / "app"
+    elf.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00>\x00\x01\x00\x00\x00" + bytes(range(256)) * 40)
+    assert main(["logs", str(elf)]) == 0
+    done = capsys.readouterr()
+    assert "looks binary" in done.out and "looks binary" in done.err
+    latin = tmp_path / "latin1.log"
+    latin.write_bytes(b"2026-12-04 10:00:00 INFO caf\xe9 opened\n2026-12-04 10:00:01 INFO ok\n"
+                      b"2026-12-04 10:00:02 ERROR na\xefve failure\n")
+    assert main(["logs", "--json", str(latin)]) == 0
+    done = capsys.readouterr()
+    out = json.loads(done.out)
+    assert out["undecodable_lines"] == 2 and out["looks_binary"] is False
+    assert out["warnings"] == ["2 of 3 lines had bytes not valid in the encoding (read as U+FFFD); give --encoding "
+                               "if the log is not UTF-8"]
+    assert "2 of 3 lines" in done.err
+    assert main(["logs", "--json", "--encoding", "latin-1", str(latin)]) == 0  # the right encoding: no warning
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_utf16_text_is_not_called_binary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "win.log"
+    log.write_bytes("2026-12-04 10:00:00 INFO started\r\n2026-12-04 10:00:01 ERROR failed\r\n".encode("utf-16-le"))
+    assert main(["logs", "--json", str(log)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["records"] == 2 and out["warnings"] == [] and out["levels"] == {"ERROR": 1, "INFO": 1}
+
+
+def test_empty_input_says_so_instead_of_format_question_mark(tmp_path: Path) -> None:
+    done = _irlib_logs(["-"], b"")
+    assert done.returncode == 0, done.stderr
+    assert "empty input: no lines" in done.stdout.decode() and "format ?" not in done.stdout.decode()
+    (tmp_path / "empty.log").write_bytes(b"")
+    out = json.loads(_irlib_logs(["--json", str(tmp_path / "empty.log")]).stdout)
+    assert out["lines"] == 0 and out["warnings"] == ["empty input: no lines"]
+
+
+def test_openssh_lowercase_level_after_the_syslog_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "auth.log"
+    log.write_text("Dec 10 06:55:46 LabSZ sshd[24200]: error: maximum authentication attempts exceeded for root "
+                   "from 10.0.0.1 port 22 ssh2 [preauth]\n"
+                   "Dec 10 06:55:47 LabSZ sshd[24201]: fatal: Read from socket failed: Connection reset by peer\n"
+                   "Dec 10 06:55:48 LabSZ postfix/smtpd[7]: warning: hostname x.example does not resolve\n"
+                   "Dec 10 06:55:49 LabSZ sshd[24202]: Invalid user error from 10.0.0.2\n")
+    assert main(["logs", "--json", "--year-from", "2026-01-01", str(log)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["format"] == "syslog" and out["levels"] == {"": 1, "ERROR": 1, "FATAL": 1, "WARN": 1}
+    templates = {row["level"]: row["template"] for row in out["templates"]}
+    assert templates["ERROR"].startswith("error: maximum authentication attempts exceeded")  # message kept whole

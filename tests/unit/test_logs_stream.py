@@ -80,3 +80,15 @@ def test_utf16_little_endian_across_chunks_keeps_every_line(tmp_path: Path) -> N
     summary = analyse_file(path, reference=REF, chunk_bytes=5000)
     assert summary.records == summary.lines == 3000
     assert summary.levels == {"ERROR": 1000, "INFO": 2000} and summary.unparsed_times == 0
+
+
+def test_undecodable_lines_are_counted_once_over_small_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.log"
+    block = (b"2026-12-04 10:00:00,001 ERROR app: caf\xe9 failed\n"
+             b"Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n"
+             b"ValueError: na\xefve\n2026-12-04 10:00:01,002 INFO app: ok\n")
+    path.write_bytes(block * 50)
+    for chunk in (1 << 20, 64, 200):
+        summary = analyse_file(path, reference=REF, chunk_bytes=chunk)
+        assert summary.lines == 250 and summary.undecodable_lines == 100, chunk
+        assert not summary.looks_binary
