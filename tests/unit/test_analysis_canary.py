@@ -51,3 +51,15 @@ def test_nan_gaps_and_identical_flat_samples() -> None:
     flat = [0.0] * 10 + [float("nan")] * 3
     verdict = compare_canary(flat, flat, [0.2] * 10, [0.2] * 10)
     assert verdict.verdict == "promote" and verdict.gates[0].p_value == 1.0
+
+
+def test_ceilings_come_from_the_incident_thresholds_and_are_shown_as_they_are_used() -> None:
+    gates = CanaryGates.from_thresholds({"error_ratio_p1": 0.10, "latency_p99_s": 0.5})
+    assert gates.error_ratio_ceiling == 0.10 and gates.latency_ceiling_s == 0.5
+    steady = RNG.normal(0.07, 0.002, 20)  # 7%: above the default 5% ceiling, below this incident's 10%
+    assert compare_canary(steady, steady, gates=gates).verdict == "promote"
+    bad = compare_canary(RNG.normal(0.2, 0.01, 20), RNG.normal(0.2, 0.01, 20), gates=gates).gates[0]
+    assert bad.outcome == "fail" and bad.ceiling == 0.10
+    assert bad.detail.startswith("canary median 20.") and bad.detail.endswith("% above the ceiling 10.0%")
+    slow = compare_canary(BASE_ERR, BASE_ERR, RNG.normal(0.6, 0.01, 20), RNG.normal(0.6, 0.01, 20), gates=gates)
+    assert slow.gates[1].outcome == "fail" and slow.gates[1].detail.endswith("above the ceiling 0.5 s")
