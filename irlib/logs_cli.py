@@ -8,7 +8,8 @@ For each input: records and lines read, the detected (or given) format, times th
 level, the most frequent templates and the error classes.  Examples are redacted as evidence is (tokens, passwords,
 keys).  Text output shows control characters as \\xNN and cuts long templates; JSON keeps up to 4,096 characters of
 each.  Warnings (empty input, a file that looks binary, lines with bytes invalid in the encoding) head the report
-and go to standard error.  Exit status: 0 done; 2 an input cannot be read or an option is wrong (the other inputs are still analysed).
+and go to standard error.  Exit status: 0 done; 2 an input cannot be read or an option is wrong (the other inputs
+are still analysed).
 """
 from __future__ import annotations
 

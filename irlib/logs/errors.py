@@ -134,7 +134,8 @@ class Signature:
 
 _JAVA_FRAME = re.compile(r"^\s+at\s+([\w$.<>/]+)\(")
 _PY_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+, in (\S+)')
-_NODE_FRAME = re.compile(r"^\s+at\s+(?:async\s+)?(?:new\s+)?(?:([^\s(]+)(?:\s+\[as [^\]]*\])?\s+\(|\(?([^\s()]+?)(?::\d+)+\)?$)")
+_NODE_FRAME = re.compile(r"^\s+at\s+(?:async\s+)?(?:new\s+)?"  # "at fn (file:1:2)" or "at file:1:2"
+                         r"(?:([^\s(]+)(?:\s+\[as [^\]]*\])?\s+\(|\(?([^\s()]+?)(?::\d+)+\)?$)")
 _NODE_ERROR = re.compile(r"^\s*(?:Uncaught\s+)?([A-Z][\w$]*Error|Error)\b")
 _GO_FRAME = re.compile(r"^([\w./\-*()$]+\.[\w$*().\-]+?)(?:\(.*\))?$")
 _EXCEPTION = re.compile(r"(" + _EXC + r"|panic)\b")
