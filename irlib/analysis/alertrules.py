@@ -17,10 +17,12 @@ import pandas as pd
 import yaml
 
 from .onset import change_points
+from .recovery import baseline_band
 
 MAX_SAMPLES = 720            # input series are sampled down to at most this many points
 LOOKBACK = pd.Timedelta("5m")  # Prometheus' default lookback: a gap shorter than this keeps the last value
 MAX_FOR = pd.Timedelta("5m")
+MIN_RISE = 0.25  # the incident level must lie beyond the pre-onset band's edge by this fraction of it (not noise)
 
 
 @dataclass
@@ -33,6 +35,10 @@ class RuleSignal:
     labels: Mapping[str, str] = field(default_factory=dict)
     record_expr: str | None = None   # PromQL computing ``metric`` from raw metrics (emitted as a recording rule)
     direction: str | None = None     # "up" | "down"; None: taken from the change at the onset
+    ceiling: float | None = None     # the incident parameters' threshold: a rise rule's threshold never exceeds it
+    threshold: float | None = None   # a fixed threshold (e.g. 0.8 of the memory limit); None: derived from the data
+    note: str = ""                   # where ``ceiling`` or ``threshold`` comes from, for the explanation
+    fold: str = "mean"               # how samples within one step are combined ("max" for a level near a limit)
 
 
 @dataclass
@@ -87,19 +93,21 @@ def prom_duration(seconds: float) -> str:
     return out
 
 
-def _grid(series: pd.Series, step: pd.Timedelta) -> pd.Series:
+def _grid(series: pd.Series, step: pd.Timedelta, fold: str = "mean") -> pd.Series:
     values = pd.to_numeric(series, errors="coerce").astype("float64").sort_index()
     values = values[~values.index.isna()]
     span = values.index[-1] - values.index[0]
     step = max(step, pd.Timedelta(seconds=math.ceil(span.total_seconds() / MAX_SAMPLES)))
     origin = values.index[0].floor(step)
-    return values.resample(step, origin=origin).mean()
+    return values.resample(step, origin=origin).agg(fold)
 
 
 def _levels(series: pd.Series, onset: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-    """Baseline values (before the onset) and the incident segment's values (onset up to the next change)."""
+    """Baseline values (the steps that end by the onset: none holds incident data) and the incident segment's
+    values (onset up to the next change)."""
     clean = series.dropna()
-    base = clean[clean.index < onset].to_numpy()
+    step = series.index[1] - series.index[0] if len(series) > 1 else pd.Timedelta(0)
+    base = clean[clean.index + step <= onset].to_numpy()
     after = clean[clean.index >= onset]
     later = [p.time for p in change_points(clean) if p.time > onset + pd.Timedelta("1min")]
     segment = after[after.index < later[0]] if later else after
@@ -152,38 +160,102 @@ def _sustained_steps(grid: pd.Series, onset: pd.Timestamp, threshold: float, up:
 
 
 def derive_rule(signal: RuleSignal, onset: pd.Timestamp, *, step: str = "1m", service: str = "",
-                severity: str = "page") -> tuple[DerivedRule | None, pd.Series, str]:
-    """The rule for one signal, the sampled grid it was derived on, and (when no rule) why not."""
+                severity: str = "page", fire_by: pd.Timestamp | None = None,
+                ) -> tuple[DerivedRule | None, pd.Series, str]:
+    """The rule for one signal, the sampled grid it was derived on, and (when no rule) why not.
+
+    ``fire_by``: when an alert already fired for this incident; a rule that would fire later catches nothing
+    earlier, so its ``for:`` is shortened until it fires by then, or it is skipped.
+    """
     clean = signal.series.dropna()
     if len(clean) < 4:
         return None, clean, f"{signal.name}: fewer than 4 points"
-    grid = _grid(signal.series, pd.Timedelta(step))
+    grid = _grid(signal.series, pd.Timedelta(step), signal.fold)
     if len(grid) < 4:
         return None, grid, f"{signal.name}: the series spans fewer than 4 steps of {step}"
     base, seg = _levels(grid, onset)
     if len(base) < 3 or len(seg) == 0:
         return None, grid, f"{signal.name}: not enough points before ({len(base)}) or after ({len(seg)}) the onset"
     up = (signal.direction or ("up" if np.median(seg) > np.median(base) else "down")) == "up"
-    base_level, inc_level = (float(np.max(base)), float(np.median(seg))) if up else \
-        (float(np.min(base)), float(np.median(seg)))
-    if (inc_level <= base_level) if up else (inc_level >= base_level):
-        return None, grid, (f"{signal.name}: the incident level {inc_level:.4g} does not clear the baseline "
-                            f"{'maximum' if up else 'minimum'} {base_level:.4g}; no threshold separates them")
+    base_level, inc_level = _edge(base, up), float(np.median(seg))
+    threshold, why_not = _pick_threshold(signal, base_level, inc_level, up)
+    if threshold is None:
+        return None, grid, why_not
+    for_s, fires_at = _timing(grid, onset, threshold, up, fire_by)
+    if fires_at is None or fires_at + (grid.index[1] - grid.index[0]) <= onset:  # fires on pre-onset steps
+        return None, grid, f"{signal.name}: a rule at {threshold:g} would not fire on the incident data"
+    if fire_by is not None and fires_at > fire_by:
+        return None, grid, (f"{signal.name}: a rule at {threshold:g} would first fire at {fires_at:%H:%M:%S} UTC, "
+                            f"after the alert that already fired at {fire_by:%H:%M:%S} UTC: it would not have "
+                            "caught this earlier")
+    alert = _camel(f"{service} {signal.name} {'high' if up else 'low'}")
+    expr = f"{selector(signal.metric, signal.labels)} {'>' if up else '<'} {_number(threshold)}"
+    why = (f"{signal.name} {'above' if up else 'below'} {threshold:g} for {prom_duration(for_s)}: "
+           f"{_basis(signal, threshold, base_level, inc_level, up)}; on this incident it fires at "
+           f"{fires_at:%H:%M:%S} UTC ({prom_duration((fires_at - onset).total_seconds())} after the onset"
+           + (f", no later than the alert that already fired at {fire_by:%H:%M:%S} UTC)" if fire_by is not None
+              else ")"))
+    return DerivedRule(signal.name, alert, expr, threshold, for_s, "up" if up else "down", base_level, inc_level,
+                       fires_at, why), grid, ""
+
+
+def _edge(base: np.ndarray, up: bool) -> float:
+    """The pre-onset band's top (for a rise) or bottom (for a fall): a robust quantile, as step 08 uses; the
+    band's hair-width margin around a zero baseline is read as zero."""
+    low, high = baseline_band(pd.Series(base))
+    edge = high if up else low
+    return 0.0 if abs(edge) < 1e-9 else edge
+
+
+def _pick_threshold(signal: RuleSignal, base_level: float, inc_level: float, up: bool) -> tuple[float | None, str]:
+    """The threshold (None and why not): the fixed one, else a round number between the band's edge and the
+    incident level, never above the incident parameters' ``ceiling`` for a rise."""
+    side, edge = ("above", "top") if up else ("below", "bottom")
+    if signal.threshold is not None:
+        if (signal.threshold <= base_level) if up else (signal.threshold >= base_level):
+            return None, (f"{signal.name}: the pre-onset band's {edge} {base_level:.4g} already reaches the "
+                          f"threshold {signal.threshold:g} ({signal.note or 'fixed'})")
+        return signal.threshold, ""
+    margin = MIN_RISE * abs(base_level)
+    clears = inc_level > base_level + margin if up else inc_level < base_level - margin
+    if not clears:
+        return None, (f"{signal.name}: the incident level {inc_level:.4g} is not clearly {side} the pre-onset "
+                      f"band's {edge} {base_level:.4g} (by {MIN_RISE:.0%} of it); no threshold separates them "
+                      "without alerting on noise")
     threshold = _threshold(base_level, inc_level) if up else _threshold(inc_level, base_level)
+    if up and signal.ceiling is not None and threshold > signal.ceiling:
+        if signal.ceiling <= base_level:
+            return None, (f"{signal.name}: the pre-onset band's top {base_level:.4g} is already above the "
+                          f"incident threshold {signal.ceiling:g} ({signal.note}); fix that threshold first")
+        threshold = signal.ceiling
+    return threshold, ""
+
+
+def _timing(grid: pd.Series, onset: pd.Timestamp, threshold: float, up: bool,
+            fire_by: pd.Timestamp | None) -> tuple[int, pd.Timestamp | None]:
+    """``for:`` (half the time the incident stayed past the threshold, at most 5 min, shortened until the rule
+    fires by ``fire_by``) and the first evaluation at which the rule fires on the grid."""
     step_s = (grid.index[1] - grid.index[0]).total_seconds()
     run = _sustained_steps(grid, onset, threshold, up)
     for_s = int(min(MAX_FOR.total_seconds(), step_s * ((run - 1) // 2)))
     fires_at = _simulate(grid, threshold, up, for_s)
-    if fires_at is None or fires_at < onset:
-        return None, grid, f"{signal.name}: a rule at {threshold:g} would not fire on the incident data"
-    alert = _camel(f"{service} {signal.name} {'high' if up else 'low'}")
-    expr = f"{selector(signal.metric, signal.labels)} {'>' if up else '<'} {_number(threshold)}"
-    why = (f"{signal.name} {'above' if up else 'below'} {threshold:g} for {prom_duration(for_s)}: between the "
-           f"baseline {'maximum' if up else 'minimum'} {base_level:.4g} and the incident level {inc_level:.4g}; "
-           f"on this incident it fires at {fires_at:%H:%M:%S} UTC ({prom_duration((fires_at - onset).total_seconds())}"
-           " after the onset)")
-    return DerivedRule(signal.name, alert, expr, threshold, for_s, "up" if up else "down", base_level, inc_level,
-                       fires_at, why), grid, ""
+    while fire_by is not None and fires_at is not None and fires_at > fire_by and for_s > 0:
+        for_s = max(0, int(for_s - step_s))
+        fires_at = _simulate(grid, threshold, up, for_s)
+    return for_s, fires_at
+
+
+def _basis(signal: RuleSignal, threshold: float, base_level: float, inc_level: float, up: bool) -> str:
+    """Where the threshold comes from, in words."""
+    edge = "top" if up else "bottom"
+    if signal.threshold is not None:
+        return (f"{signal.note or 'a fixed threshold'}, beyond the pre-onset band's {edge} {base_level:.4g}; "
+                f"the incident level was {inc_level:.4g}")
+    capped = up and signal.ceiling is not None and threshold == signal.ceiling
+    return (f"between the pre-onset band's {edge} {base_level:.4g} and the incident level {inc_level:.4g}"
+            + (f", capped at the incident threshold {signal.ceiling:g} ({signal.note})" if capped else
+               f", within the incident threshold {signal.ceiling:g} ({signal.note})" if up and signal.ceiling
+               is not None else ""))
 
 
 def _rule_entry(rule: DerivedRule, signal: RuleSignal, severity: str, incident_id: str) -> dict[str, object]:
@@ -214,11 +286,16 @@ def _series_values(grid: pd.Series) -> str:
 
 
 def generate_alert_rules(signals: Sequence[RuleSignal], onset: pd.Timestamp, *, incident_id: str, service: str,
-                         step: str = "1m", severity: str = "page", rules_file: str = "rules.yml") -> AlertRules:
+                         step: str = "1m", severity: str = "page", rules_file: str = "rules.yml",
+                         fire_by: pd.Timestamp | None = None) -> AlertRules:
     """Rules (and their promtool tests) for every signal a threshold separates from its baseline.
 
-    Threshold: the midpoint between the baseline's extreme (max for a rise, min for a fall) and the incident
-    segment's median, rounded.  ``for:``: half the time the incident stayed past the threshold, at most 5 min.
+    Baseline: the steps that end by the onset, as a band of robust quantiles (:func:`.recovery.baseline_band`).
+    Threshold: a signal's fixed threshold, else the midpoint between the band's edge (top for a rise, bottom for a
+    fall) and the incident segment's median, rounded, and never above the signal's ``ceiling`` (the incident
+    parameters' threshold); a level within :data:`MIN_RISE` of the band is noise and gets no rule.
+    ``for:``: half the time the incident stayed past the threshold, at most 5 min, shorter when needed to fire by
+    ``fire_by`` (the first alert that already fired); a rule that cannot is skipped.
     The test file holds, per rule, the incident's series sampled to ``step`` (at most 720 points, NaN gaps as
     ``_``), expects no alert at two baseline instants and the alert firing at the instant the same evaluation
     first fires on this data.
@@ -227,7 +304,8 @@ def generate_alert_rules(signals: Sequence[RuleSignal], onset: pd.Timestamp, *, 
     alerting, recording, tests, skipped = [], [], [], []
     steps: list[pd.Timedelta] = []
     for signal in signals:
-        rule, grid, why = derive_rule(signal, onset, step=step, service=service, severity=severity)
+        rule, grid, why = derive_rule(signal, onset, step=step, service=service, severity=severity,
+                                      fire_by=fire_by)
         if rule is None:
             skipped.append(why)
             continue
@@ -247,7 +325,7 @@ def generate_alert_rules(signals: Sequence[RuleSignal], onset: pd.Timestamp, *, 
 def _test_case(rule: DerivedRule, signal: RuleSignal, grid: pd.Series, onset: pd.Timestamp, severity: str,
                incident_id: str) -> dict[str, object]:
     start = grid.index[0]
-    before = grid.index[grid.index < onset]
+    before = grid.index[grid.index + (grid.index[1] - grid.index[0]) <= onset]  # steps that end by the onset
     quiet = sorted({before[len(before) // 2], before[-1]})
     checks: list[dict[str, object]] = [
         {"eval_time": prom_duration((when - start).total_seconds()), "alertname": rule.alert, "exp_alerts": []}

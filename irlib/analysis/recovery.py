@@ -62,19 +62,25 @@ def _clean(series: pd.Series) -> pd.Series:
     return values[np.isfinite(values.to_numpy())].sort_index()
 
 
+def baseline_band(base: pd.Series, quantiles: tuple[float, float] = (0.05, 0.95)) -> tuple[float, float]:
+    """The normal band of a pre-incident series: its [q05, q95] widened by 10% of the band's width and 5% of its
+    median (so a perfectly flat baseline still has a band).  Step 08 calls a metric recovered inside it, and step
+    10's alert thresholds are kept outside it."""
+    low, high = (float(base.quantile(q)) for q in quantiles)
+    margin = max(0.1 * (high - low), 0.05 * abs(float(base.median())), 1e-12)
+    return low - margin, high + margin
+
+
 def metric_recovery(name: str, series: pd.Series, baseline: tuple[pd.Timestamp, pd.Timestamp], since: pd.Timestamp,
                     *, quantiles: tuple[float, float] = (0.05, 0.95)) -> MetricRecovery:
-    """Whether the points from ``since`` on lie inside the baseline's [q05, q95] band (widened by 10% of its width
-    and 5% of its median, so a perfectly flat baseline still has a band)."""
+    """Whether the points from ``since`` on lie inside the baseline's band (:func:`baseline_band`)."""
     values = _clean(series)
     base = values[(values.index >= baseline[0]) & (values.index <= baseline[1])]
     recent = values[values.index >= since]
     if len(base) < 3 or recent.empty:
         return MetricRecovery(name, None, None, None, None, None,
                               f"not enough data ({len(base)} baseline points, {len(recent)} recent points)")
-    low, high = (float(base.quantile(q)) for q in quantiles)
-    margin = max(0.1 * (high - low), 0.05 * abs(float(base.median())), 1e-12)
-    low, high = low - margin, high + margin
+    low, high = baseline_band(base, quantiles)
     inside = float(((recent >= low) & (recent <= high)).mean())
     ok = inside >= INSIDE_REQUIRED
     detail = (f"{inside * 100:.0f}% of {len(recent)} recent points inside the pre-incident band "

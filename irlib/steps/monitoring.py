@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from ..display import Answer
 from ..fsutil import write_text
@@ -10,31 +13,88 @@ from ..investigation import Investigation
 from . import common, facts
 from .checks import all_passed, run_tools
 
-# (signal, how the pods' series are folded, recording-rule name, direction)
-RULE_SIGNALS = (("error_ratio", "max", "service:error_ratio", "up"),
-                ("latency_p99", "max", "service:latency_p99_seconds", "up"),
-                ("memory_working_set", "max", "service:memory_working_set_bytes:max", "up"))
+if TYPE_CHECKING:
+    from ..analysis.alertrules import AlertRules, RuleSignal
+
+# (signal, how the pods' series are folded, recording-rule name, the incident threshold capping the rule)
+RULE_SIGNALS = (("error_ratio", "max", "service:error_ratio", "error_ratio_p1"),
+                ("latency_p99", "max", "service:latency_p99_seconds", "latency_p99_s"))
+MEMORY_OF_LIMIT_ALERT = 0.8   # the memory rule fires at this fraction of the container limit (as step 11 advises)
 ARTIFACTS = "artifacts"
 
 
-def _generate(inv: Investigation):  # -> AlertRules
-    from ..analysis.alertrules import RuleSignal, generate_alert_rules
-    from ..promql import pack_queries
+def _generate(inv: Investigation) -> AlertRules | None:
+    from ..analysis.alertrules import generate_alert_rules
 
     onset = facts.onset_time(inv)
-    queries = pack_queries(inv.incident)
+    signals = [*_threshold_signals(inv), *_memory_signals(inv)]
+    if onset is None or not signals:
+        return None
+    return generate_alert_rules(signals, onset, incident_id=inv.incident.id, service=inv.incident.service["name"],
+                                rules_file="alert-rules.yml",
+                                fire_by=first_alert_since(common.alerts(inv), onset))
+
+
+def _threshold_signals(inv: Investigation) -> list[RuleSignal]:
+    """Error ratio and p99 latency, each capped by the incident threshold steps 01 and 07 judge it by."""
+    from ..analysis.alertrules import RuleSignal
+    from ..promql import pack_queries
+
+    queries, service = pack_queries(inv.incident), inv.incident.service["name"]
     signals = []
-    for name, how, metric, direction in RULE_SIGNALS:
+    for name, how, metric, threshold_key in RULE_SIGNALS:
         values = common.signal_series(inv, name, how)
         if len(values):
-            signals.append(RuleSignal(name=name, metric=metric, series=values,
-                                      labels={"service": inv.incident.service["name"]},
-                                      record_expr=_recorded(queries.get(name, ""), how, inv.incident.service["name"]),
-                                      direction=direction))
-    return generate_alert_rules(signals, onset, incident_id=inv.incident.id, service=inv.incident.service["name"],
-                                rules_file="alert-rules.yml") if onset is not None and signals else None
+            signals.append(RuleSignal(name=name, metric=metric, series=values, labels={"service": service},
+                                      record_expr=_recorded(queries.get(name, ""), how, service), direction="up",
+                                      ceiling=float(inv.incident.thresholds[threshold_key]),
+                                      note=f"thresholds.{threshold_key}"))
+    return signals
 
 
+def _memory_signals(inv: Investigation) -> list[RuleSignal]:
+    """Memory against the container limit when the limit is known (a fixed fraction of it), else in bytes."""
+    from ..analysis.alertrules import RuleSignal
+    from ..promql import pack_queries
+    from .performance import memory_limit_bytes
+
+    memory = common.signal_series(inv, "memory_working_set", "max")
+    if not len(memory):
+        return []
+    queries, service = pack_queries(inv.incident), inv.incident.service["name"]
+    limit = memory_limit_bytes(inv)
+    if not limit:
+        return [RuleSignal(name="memory_working_set", metric="service:memory_working_set_bytes:max", series=memory,
+                           labels={"service": service}, direction="up", fold="max",
+                           record_expr=_recorded(queries.get("memory_working_set", ""), "max", service))]
+    return [RuleSignal(name="memory_of_limit", metric="service:memory_working_set:ratio_of_limit",
+                       series=memory / limit, labels={"service": service}, direction="up", fold="max",
+                       threshold=MEMORY_OF_LIMIT_ALERT,
+                       note=f"{MEMORY_OF_LIMIT_ALERT:.0%} of the {limit / 2 ** 20:,.0f} MiB container limit",
+                       record_expr=memory_ratio_expr(queries, limit, service))]
+
+
+def memory_ratio_expr(queries: dict[str, str], limit: float, service: str) -> str | None:
+    """The recording rule for memory as a fraction of its limit: per pod against the limit series when it is
+    queried, else against the known limit in bytes; labelled with the service the alert selects on."""
+    from ..promql import escape_label_value
+
+    memory = queries.get("memory_working_set", "")
+    if not memory:
+        return None
+    ratio = f"({memory}) / ({queries['memory_limit']})" if queries.get("memory_limit") else \
+        f"({memory}) / {limit:.0f}"
+    return f'label_replace(max({ratio}), "service", "{escape_label_value(service)}", "", "")'
+
+
+def first_alert_since(alerts: pd.DataFrame, onset: pd.Timestamp) -> pd.Timestamp | None:
+    """When the first alert that fired at or after the onset started (None when none did): a derived rule must
+    fire no later, or it would not have caught the incident earlier."""
+    if alerts.empty:
+        return None
+    starts = pd.to_datetime(alerts["starts_at"], utc=True).dropna()
+    starts = starts[starts >= onset]
+    return starts.min() if len(starts) else None
 def _recorded(query: str, how: str, service: str) -> str | None:
     """The recording rule: the signal folded over pods, labelled with the service the alert selects on."""
     from ..promql import escape_label_value
@@ -42,7 +102,6 @@ def _recorded(query: str, how: str, service: str) -> str | None:
     if not query:
         return None
     return f'label_replace({how}({query}), "service", "{escape_label_value(service)}", "", "")'
-
 
 
 def _artifacts(inv: Investigation) -> Path:

@@ -94,3 +94,53 @@ def test_series_shorter_than_four_steps_is_skipped() -> None:
     short = pd.Series([1.0, 1.0, 5.0, 5.0], index=IDX[:4])  # 90 s: fewer than 4 one-minute steps
     out = generate_alert_rules([RuleSignal("x", "m", short)], IDX[2], incident_id="i", service="s")
     assert out.rules == [] and "fewer than 4 steps" in out.skipped[0]
+
+
+# -- baselines from before the onset, thresholds consistent with the incident's, no rule from noise -------------
+def test_baseline_excludes_the_step_the_onset_falls_in() -> None:
+    values = np.zeros(len(IDX))
+    values[151:200] = 0.3  # the onset is half-way through the 11:15 minute
+    rule, _, _ = derive_rule(RuleSignal("error_ratio", "svc:err", pd.Series(values, index=IDX)), IDX[151])
+    assert rule is not None and rule.baseline_level == 0.0 and rule.threshold == pytest.approx(0.15)
+    assert "pre-onset band's top 0 " in rule.explanation
+
+
+def test_threshold_never_exceeds_the_incident_threshold() -> None:
+    signal = RuleSignal("error_ratio", "svc:err", error_ratio(), {"service": "checkout"}, ceiling=0.05,
+                        note="thresholds.error_ratio_p1")
+    rule, _, _ = derive_rule(signal, ONSET, service="checkout")
+    assert rule is not None and rule.threshold == 0.05
+    assert "capped at the incident threshold 0.05 (thresholds.error_ratio_p1)" in rule.explanation
+
+
+def test_a_rise_within_the_noise_gets_no_rule() -> None:
+    values = np.random.default_rng(5).normal(0.0246, 0.0002, len(IDX))
+    values[150:] += 0.003  # +12%: the p99 of a healthy service wobbling, not an incident
+    rule, _, why = derive_rule(RuleSignal("latency_p99", "svc:p99", pd.Series(values, index=IDX), direction="up",
+                                          ceiling=0.5), ONSET)
+    assert rule is None and "without alerting on noise" in why
+
+
+def test_memory_rule_is_a_fraction_of_the_limit() -> None:
+    ratio = np.full(len(IDX), 0.3)
+    ratio[150:] = np.tile(np.linspace(0.35, 0.99, 10), 9)  # an OOM loop: up to 99% of the limit, killed, again
+    signal = RuleSignal("memory_of_limit", "svc:mem_ratio", pd.Series(ratio, index=IDX), direction="up",
+                        threshold=0.8, fold="max", note="80% of the 96 MiB container limit")
+    out = generate_alert_rules([signal], ONSET, incident_id="i", service="s")
+    assert [r.expr for r in out.rules] == ["svc:mem_ratio > 0.8"]
+    assert "80% of the 96 MiB container limit" in out.rules[0].explanation
+    low = RuleSignal("memory_of_limit", "m", pd.Series(np.full(len(IDX), 0.85), index=IDX), direction="up",
+                     threshold=0.8)
+    assert "already reaches the threshold 0.8" in derive_rule(low, ONSET)[2]
+
+
+def test_rule_fires_no_later_than_the_alert_that_already_fired() -> None:
+    signal = RuleSignal("error_ratio", "svc:err", error_ratio())
+    free, _, _ = derive_rule(signal, ONSET)
+    assert free is not None and free.for_s > 0
+    fired = free.fires_at - pd.Timedelta("2min")  # type: ignore[operator]
+    rule, _, _ = derive_rule(signal, ONSET, fire_by=fired)
+    assert rule is not None and rule.fires_at <= fired and rule.for_s < free.for_s  # type: ignore[operator]
+    assert "no later than the alert that already fired" in rule.explanation
+    out = generate_alert_rules([signal], ONSET, incident_id="i", service="s", fire_by=ONSET - pd.Timedelta("1min"))
+    assert out.rules == [] and "would not have caught this earlier" in out.skipped[0]
