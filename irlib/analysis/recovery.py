@@ -71,6 +71,11 @@ def baseline_band(base: pd.Series, quantiles: tuple[float, float] = (0.05, 0.95)
     return low - margin, high + margin
 
 
+def band_edge_text(value: float) -> str:
+    """A band edge as text: 4 significant digits, and the hair-width margin around a zero baseline as 0."""
+    return "0" if abs(value) < 1e-9 else f"{value:.4g}"
+
+
 def metric_recovery(name: str, series: pd.Series, baseline: tuple[pd.Timestamp, pd.Timestamp], since: pd.Timestamp,
                     *, quantiles: tuple[float, float] = (0.05, 0.95)) -> MetricRecovery:
     """Whether the points from ``since`` on lie inside the baseline's band (:func:`baseline_band`)."""
@@ -84,7 +89,7 @@ def metric_recovery(name: str, series: pd.Series, baseline: tuple[pd.Timestamp, 
     inside = float(((recent >= low) & (recent <= high)).mean())
     ok = inside >= INSIDE_REQUIRED
     detail = (f"{inside * 100:.0f}% of {len(recent)} recent points inside the pre-incident band "
-              f"[{low:.4g}, {high:.4g}] (need {INSIDE_REQUIRED * 100:.0f}%)")
+              f"[{band_edge_text(low)}, {band_edge_text(high)}] (need {INSIDE_REQUIRED * 100:.0f}%)")
     return MetricRecovery(name, low, high, float(recent.median()), inside, ok, detail)
 
 

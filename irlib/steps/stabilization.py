@@ -1,11 +1,16 @@
 """Step 08: recovery verified against the pre-incident band, pods ready, backlogs draining, consistency checks."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..display import Answer
 from ..investigation import Investigation
 from . import common, facts
+
+if TYPE_CHECKING:
+    from ..analysis.recovery import MetricRecovery
 
 def recovery(inv: Investigation) -> Answer:
     from ..analysis.recovery import verify_recovery
@@ -29,8 +34,22 @@ def recovery(inv: Investigation) -> Answer:
         if not len(values):
             ans.lack(f"{name}: " + (common.signal_gap(inv, name) or "no series"))
     inv.record("recovery", result, summary="recovered" if result.recovered else "not recovered")
-    rows = [m.__dict__ for m in result.metrics]
-    return ans.table("Signals against their pre-incident band", pd.DataFrame(rows))
+    return ans.table("Signals against their pre-incident band", recovery_rows(result.metrics))
+
+
+def recovery_rows(metrics: list[MetricRecovery]) -> pd.DataFrame:
+    """One readable row per signal: its pre-incident band, the recent median, the share inside and the verdict."""
+    from ..analysis.recovery import band_edge_text
+
+    rows = [{"signal": m.name,
+             "pre-incident band": "—" if m.band_low is None or m.band_high is None else
+             f"[{band_edge_text(m.band_low)}, {band_edge_text(m.band_high)}]",
+             "recent median": "—" if m.recent_median is None else band_edge_text(m.recent_median),
+             "inside the band": "—" if m.inside_fraction is None else f"{m.inside_fraction:.0%}",
+             "recovered": {True: "yes", False: "no", None: "not measured"}[m.recovered], "detail": m.detail}
+            for m in metrics]
+    return pd.DataFrame(rows, columns=["signal", "pre-incident band", "recent median", "inside the band",
+                                       "recovered", "detail"])
 
 
 def _mitigation_time(inv: Investigation) -> pd.Timestamp | None:

@@ -75,3 +75,13 @@ def test_ready_pods_do_not_prove_recovery_when_the_metrics_cannot_be_measured() 
                           idx[10], pods=pods)
     assert out.recovered is False
     assert any("error_ratio" in m for m in out.missing)
+
+
+def test_a_zero_baseline_band_reads_as_zero() -> None:
+    from irlib.analysis.recovery import band_edge_text, baseline_band
+
+    zeros = pd.Series(np.zeros(20), index=pd.date_range("2026-03-01T10:00:00Z", periods=20, freq="1min"))
+    low, high = baseline_band(zeros)
+    assert low < 0 < high and band_edge_text(low) == band_edge_text(high) == "0"
+    result = metric_recovery("error_ratio", zeros, (zeros.index[0], zeros.index[9]), zeros.index[10])
+    assert result.recovered and "band [0, 0]" in result.detail and "e-12" not in result.detail
