@@ -2,7 +2,8 @@
 
 Metric inputs are ``pd.Series`` of floats indexed by UTC timestamps (e.g. the ``memory_working_set`` signal of
 one container, in bytes); limits are plain numbers in the same unit (e.g. ``memory_limit`` or the pods frame's
-``memory_limit``).
+``memory_limit``).  A leak, and so a predicted OOM, needs evidence (:func:`leak_doubt`): a short or tiny trend is
+reported as "no leak established" with the reason.  ``format_*`` show the numbers in MiB/GiB, cores and s/min/h.
 """
 from __future__ import annotations
 

@@ -99,9 +99,10 @@ def readable_usage(merged: pd.DataFrame) -> pd.DataFrame:
                           cpu_of_limit=merged["cpu_cores"] / merged["cpu_limit"])
     frame = frame.sort_values("memory_of_limit", ascending=False)
     rows = [{"pod": r.pod, "container": r.container, "memory": format_amount(_num(r.memory_bytes), "bytes"),
-             "memory limit": format_amount(_num(r.memory_limit), "bytes"), "memory of limit": _percent(r.memory_of_limit),
-             "CPU": format_amount(_num(r.cpu_cores), "cores"), "CPU limit": format_amount(_num(r.cpu_limit), "cores"),
-             "CPU of limit": _percent(r.cpu_of_limit)} for r in frame.itertuples(index=False)]
+             "memory limit": format_amount(_num(r.memory_limit), "bytes"),
+             "memory of limit": _percent(r.memory_of_limit), "CPU": format_amount(_num(r.cpu_cores), "cores"),
+             "CPU limit": format_amount(_num(r.cpu_limit), "cores"), "CPU of limit": _percent(r.cpu_of_limit)}
+            for r in frame.itertuples(index=False)]
     return pd.DataFrame(rows, columns=["pod", "container", "memory", "memory limit", "memory of limit", "CPU",
                                        "CPU limit", "CPU of limit"])
 
