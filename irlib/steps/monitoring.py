@@ -30,9 +30,10 @@ def _generate(inv: Investigation) -> AlertRules | None:
     signals = [*_threshold_signals(inv), *_memory_signals(inv)]
     if onset is None or not signals:
         return None
-    return generate_alert_rules(signals, onset, incident_id=inv.incident.id, service=inv.incident.service["name"],
-                                rules_file="alert-rules.yml",
-                                fire_by=first_alert_since(common.alerts(inv), onset))
+    service = inv.incident.service["name"]
+    fired = first_alert_since(common.alerts(inv), onset, service=service, namespace=inv.incident.namespace)
+    return generate_alert_rules(signals, onset, incident_id=inv.incident.id, service=service,
+                                rules_file="alert-rules.yml", fire_by=fired)
 
 
 def _threshold_signals(inv: Investigation) -> list[RuleSignal]:
@@ -87,14 +88,21 @@ def memory_ratio_expr(queries: dict[str, str], limit: float, service: str) -> st
     return f'label_replace(max({ratio}), "service", "{escape_label_value(service)}", "", "")'
 
 
-def first_alert_since(alerts: pd.DataFrame, onset: pd.Timestamp) -> pd.Timestamp | None:
-    """When the first alert that fired at or after the onset started (None when none did): a derived rule must
-    fire no later, or it would not have caught the incident earlier."""
+def first_alert_since(alerts: pd.DataFrame, onset: pd.Timestamp, *, service: str = "",
+                      namespace: str = "") -> pd.Timestamp | None:
+    """When the first alert of this service that fired at or after the onset started (None when none did): a
+    derived rule must fire no later, or it would not have caught the incident earlier.  An alert labelled with
+    another service or namespace is not this incident's."""
     if alerts.empty:
         return None
-    starts = pd.to_datetime(alerts["starts_at"], utc=True).dropna()
+    labels = alerts["labels"].map(common.labels_of) if "labels" in alerts else pd.Series([{}] * len(alerts))
+    ours = [(not service or lab.get("service", service) == service)
+            and (not namespace or lab.get("namespace", namespace) == namespace) for lab in labels]
+    starts = pd.to_datetime(alerts.loc[ours, "starts_at"], utc=True).dropna()
     starts = starts[starts >= onset]
     return starts.min() if len(starts) else None
+
+
 def _recorded(query: str, how: str, service: str) -> str | None:
     """The recording rule: the signal folded over pods, labelled with the service the alert selects on."""
     from ..promql import escape_label_value
