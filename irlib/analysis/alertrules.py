@@ -234,13 +234,15 @@ def _pick_threshold(signal: RuleSignal, base_level: float, inc_level: float, up:
 def _timing(grid: pd.Series, onset: pd.Timestamp, threshold: float, up: bool,
             fire_by: pd.Timestamp | None) -> tuple[int, pd.Timestamp | None]:
     """``for:`` (half the time the incident stayed past the threshold, at most 5 min, shortened until the rule
-    fires by ``fire_by``) and the first evaluation at which the rule fires on the grid."""
+    fires by ``fire_by``, but never under one step of the grid: a rule that fires on a single evaluation pages on
+    every blip) and the first evaluation at which the rule fires on the grid."""
     step_s = (grid.index[1] - grid.index[0]).total_seconds()
+    min_for_s = max(1, int(step_s))
     run = _sustained_steps(grid, onset, threshold, up)
-    for_s = int(min(MAX_FOR.total_seconds(), step_s * ((run - 1) // 2)))
+    for_s = max(min_for_s, int(min(MAX_FOR.total_seconds(), step_s * ((run - 1) // 2))))
     fires_at = _simulate(grid, threshold, up, for_s)
-    while fire_by is not None and fires_at is not None and fires_at > fire_by and for_s > 0:
-        for_s = max(0, int(for_s - step_s))
+    while fire_by is not None and fires_at is not None and fires_at > fire_by and for_s > min_for_s:
+        for_s = max(min_for_s, int(for_s - step_s))
         fires_at = _simulate(grid, threshold, up, for_s)
     return for_s, fires_at
 

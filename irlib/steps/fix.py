@@ -24,7 +24,7 @@ def _suspects(inv: Investigation) -> pd.DataFrame:
 def _leak_suspected(inv: Investigation) -> bool:
     pattern = inv.finding("restart_pattern") or {}
     exhaustion = inv.finding("exhaustion") or {}
-    return bool(pattern.get("leak_signature")) or (exhaustion.get("r2") or 0) >= 0.8
+    return bool(pattern.get("leak_signature")) or bool(exhaustion.get("leak"))
 
 
 def _saturation(inv: Investigation) -> dict[str, float]:

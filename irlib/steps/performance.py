@@ -129,7 +129,7 @@ def exhaustion(inv: Investigation) -> Answer:
     summary = exhaustion_summary(pod, fit)
     ans.say(summary + ".")
     ans.figures.append(capacity_chart(memory[pod], limit, fit, title=f"Memory of {pod}"))
-    # r2 is the leak's fit and None when no leak is established (step 06 reads r2 >= 0.8 as a leak); fit_r2 always
+    # leak says whether a leak is established (step 06 reads it); r2 is its fit (None without a leak); fit_r2 always
     inv.record("exhaustion", {"pod": pod, "summary": summary, "predicted_at": fit.predicted_at,
                               "hours_left": fit.hours_left, "slope_per_hour": fit.slope_per_hour,
                               "r2": fit.r2 if fit.leak else None, "fit_r2": fit.r2,

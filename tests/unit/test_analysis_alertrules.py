@@ -144,3 +144,17 @@ def test_rule_fires_no_later_than_the_alert_that_already_fired() -> None:
     assert "no later than the alert that already fired" in rule.explanation
     out = generate_alert_rules([signal], ONSET, incident_id="i", service="s", fire_by=ONSET - pd.Timedelta("1min"))
     assert out.rules == [] and "would not have caught this earlier" in out.skipped[0]
+
+
+def test_for_is_never_shorter_than_one_step_even_to_beat_the_alert_that_fired() -> None:
+    signal = RuleSignal("error_ratio", "svc:err", error_ratio())
+    free, grid, _ = derive_rule(signal, ONSET)
+    assert free is not None and free.fires_at is not None
+    step_s = (grid.index[1] - grid.index[0]).total_seconds()
+    outcomes = []
+    for fire_by in (free.fires_at, free.fires_at - pd.Timedelta(seconds=step_s), ONSET):
+        rule, _, why = derive_rule(signal, ONSET, fire_by=fire_by)
+        assert rule is None or rule.for_s >= step_s, (fire_by, rule)
+        assert rule is not None or why
+        outcomes.append(rule is not None)
+    assert outcomes[0] and not outcomes[-1]  # a rule when it can fire in time; none that would page on one blip
