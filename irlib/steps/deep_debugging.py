@@ -66,7 +66,7 @@ def _previous_container_traces(inv: Investigation) -> int:
 
 
 def new_since_onset(inv: Investigation) -> Answer:
-    from ..logs.analysis import new_since
+    from ..logs.analysis import NEW_SINCE_TOLERANCE, new_since, templates
 
     ans = Answer("Which log templates are new or surging since the onset?")
     onset = facts.onset_time(inv)
@@ -76,12 +76,54 @@ def new_since_onset(inv: Investigation) -> Answer:
     if records.empty:
         return ans.lack("no log records")
     table = new_since(records, onset)
+    first = templates(records)[["template_id", "first_seen"]]
+    shown = surging_table(table, first, onset, NEW_SINCE_TOLERANCE)
+    ans.say(f"Compared before and after the onset {common.fmt_ts(onset)}: {surging_sentence(table)}")
     new = table[table["is_new"].fillna(False).astype(bool)]
-    ans.say(f"Compared before and after the onset {common.fmt_ts(onset)}: {len(new)} templates are new, "
-            f"{int((table['rate_ratio'] > 2).sum())} at least doubled their rate.")
     inv.record("new_templates", table.head(10)[["template", "level", "after_count", "rate_ratio", "is_new"]],
                summary=f"{len(new)} new since the onset")
-    return ans.table("New or surging templates", table.head(25))
+    return ans.table("New or surging templates", shown.head(25))
+
+
+def surging_sentence(table: pd.DataFrame) -> str:
+    """How many templates are new or rising, in counts that add up to the table's rows."""
+    if table.empty:
+        return "no template is new or rose its rate."
+    is_new = table["is_new"].fillna(False).astype(bool)
+    ratio = pd.to_numeric(table["rate_ratio"], errors="coerce")
+    parts = [f"{int(is_new.sum())} new"] if is_new.any() else []
+    doubled = int((~is_new & (ratio >= 2)).sum())
+    rose = int((~is_new & (ratio < 2)).sum())
+    if doubled:
+        parts.append(f"{doubled} at least doubled {'its' if doubled == 1 else 'their'} rate")
+    if rose:
+        parts.append(f"{rose} rose by less than double")
+    noun = common.counted(len(table), "template")
+    return f"{noun} new or surging since the onset: {', '.join(parts)}."
+
+
+def surging_table(table: pd.DataFrame, first_seen: pd.DataFrame, onset: pd.Timestamp,
+                  tolerance: pd.Timedelta) -> pd.DataFrame:
+    """The new/surging table as read by a person: when each template was first seen and its change in words
+    ("new", "new (first seen 40 s before the estimated onset, within its 1-minute precision)", "×3.2") instead
+    of an infinite ratio next to a non-zero before rate."""
+    first = first_seen.drop_duplicates("template_id")
+    out = table.merge(first, on="template_id", how="left")
+    out["change"] = [_change(row, onset, tolerance) for row in out.itertuples()]
+    out["first_seen"] = out["first_seen"].map(common.fmt_ts)
+    return out[["template_id", "template", "level", "first_seen", "before_count", "after_count",
+                "before_rate_per_min", "after_rate_per_min", "change"]]
+
+
+def _change(row: object, onset: pd.Timestamp, tolerance: pd.Timedelta) -> str:
+    if bool(getattr(row, "is_new")):
+        seen = getattr(row, "first_seen")
+        if pd.isna(seen) or pd.Timestamp(seen) >= onset:
+            return "new"
+        ahead = (onset - pd.Timestamp(seen)).total_seconds()
+        return (f"new (first seen {ahead:.0f} s before the estimated onset, within its "
+                f"{tolerance.total_seconds() / 60:g}-minute precision)")
+    return f"×{float(getattr(row, 'rate_ratio')):.3g}"
 
 
 def reproduction(inv: Investigation) -> Answer:
@@ -102,9 +144,9 @@ def reproduction(inv: Investigation) -> Answer:
         oom = pods[pods["last_reason"] == "OOMKilled"]
         if len(oom):
             limit = oom["memory_limit"].dropna()
-            rows.append(("failure condition", f"{len(oom)} container(s) OOMKilled (exit code 137) at a memory "
+            rows.append(("failure condition", f"{common.counted(len(oom), 'container')} OOMKilled (exit code 137) at a memory "
                          f"limit of {limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else
-                         f"{len(oom)} container(s) OOMKilled"))
+                         f"{common.counted(len(oom), 'container')} OOMKilled"))
     top = inv.finding("top_error_template")
     if top and top.get("template"):
         rows.append(("signature", str(top.get("template"))))
