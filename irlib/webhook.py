@@ -194,34 +194,77 @@ def incident_id_of(group: AlertGroup) -> str:
     return f"{name}-{group.first_starts_at.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
 
 
+#: The template's ``service`` keys that describe *its* service; not carried over to an alert of another service.
+SERVICE_IDENTITY_KEYS = ("selector", "deployments", "containers", "dependencies")
+
+
 def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Timestamp,
                      lookback: pd.Timedelta = pd.Timedelta(minutes=30)) -> str:
     """The params YAML of the incident a firing group declares.
 
     ``template`` supplies ``sources`` (and optionally ``service``, ``thresholds``, ...); this fills ``incident``
     (id, title, declared_at, summary), ``window`` (``lookback`` before the first alert's start, until ``now``)
-    and ``service.name``/``namespace`` from the labels (``service``, ``app``, ``job``; ``namespace``).
+    and ``service.name``/``namespace`` from the labels (``service``, ``app``, ``job``; ``namespace``).  When the
+    alert's service is not the template's, the template's selector, deployments, containers and dependencies are
+    dropped (they describe another service); :func:`declaration_notes` says so.
     """
     start = group.first_starts_at - lookback
     end = max(now, group.first_starts_at + pd.Timedelta(seconds=1))
-    service = dict(template.get("service") or {})
-    name = _usable(group.label(*SERVICE_LABELS), _SERVICE_NAME) or service.get("name") or "unknown"
-    service["name"] = name
-    namespace = _usable(group.label("namespace"), _NAMESPACE) or service.get("namespace")
-    if namespace:
-        service["namespace"] = namespace
+    service = _service_of(group, template)
     alertname = group.label("alertname") or "alert"
     summary = group.common_annotations.get("summary") or group.common_annotations.get("description") or ""
     params: dict[str, Any] = {key: value for key, value in template.items()
                               if key not in ("incident", "window", "service")}
     params["incident"] = {
-        "id": incident_id_of(group), "title": f"{alertname} on {name}", "declared_at": now.isoformat(),
-        "summary": summary or f"{len(group.alerts)} alert(s) firing in group {group.group_key}",
+        "id": incident_id_of(group), "title": f"{alertname} on {service['name']}", "declared_at": now.isoformat(),
+        "summary": summary or f"{_plural(len(group.alerts), 'alert')} firing in group {group.group_key}",
         "commander": "irlib webhook",
     }
     params["window"] = {"start": start.isoformat(), "end": end.isoformat()}
     params["service"] = service
     return yaml.safe_dump(params, sort_keys=False)
+
+
+def _service_of(group: AlertGroup, template: dict[str, Any]) -> dict[str, Any]:
+    """The incident's ``service``: name and namespace from usable labels, the rest from the template."""
+    service = dict(template.get("service") or {})
+    own = str(service.get("name") or "")
+    name = _usable(group.label(*SERVICE_LABELS), _SERVICE_NAME) or own or "unknown"
+    if own and name != own:
+        for key in SERVICE_IDENTITY_KEYS:
+            service.pop(key, None)
+    service["name"] = name
+    namespace = _usable(group.label("namespace"), _NAMESPACE) or service.get("namespace")
+    if namespace:
+        service["namespace"] = namespace
+    return service
+
+
+def declaration_notes(group: AlertGroup, template: dict[str, Any]) -> list[str]:
+    """What the operator must know about a declaration: labels ignored, or a service the template is not for."""
+    service = dict(template.get("service") or {})
+    own = str(service.get("name") or "")
+    notes: list[str] = []
+    label = group.label(*SERVICE_LABELS)
+    if label and not _usable(label, _SERVICE_NAME):
+        notes.append(f"service label {label[:60]!r} is not a valid name; used the template's "
+                     f"{own or 'unknown'!r} instead")
+    namespace = group.label("namespace")
+    if namespace and not _usable(namespace, _NAMESPACE):
+        kept = service.get("namespace")
+        notes.append(f"namespace label {namespace[:60]!r} is not a valid namespace; "
+                     + (f"used the template's {kept!r} instead" if kept else "no namespace set"))
+    name = _usable(label, _SERVICE_NAME)
+    if own and name and name != own:
+        dropped = [key for key in SERVICE_IDENTITY_KEYS if key in service]
+        notes.append(f"alert is for service {name!r} but the template is for {own!r}"
+                     + (f"; the template's service.{', service.'.join(dropped)} not used" if dropped else "")
+                     + f"; check the evidence targets {name!r}, or route this service to its own template")
+    return notes
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _usable(value: str, shape: re.Pattern[str]) -> str:
@@ -323,6 +366,7 @@ class Receiver:
                          "status": self.status(incident_id)}
         now = self.clock()
         text = declare_incident(group, template=self.template, now=now, lookback=self.lookback)
+        notes = declaration_notes(group, self.template)
         folder.mkdir(parents=True)
         params = folder / "params.yaml"
         write_text(params, text)
@@ -332,9 +376,13 @@ class Receiver:
         thread = threading.Thread(target=self._run_one, args=(incident_id, params), name=f"run-{incident_id}",
                                   daemon=True)
         self._threads[incident_id] = thread
-        self.report(f"{incident_id}: declared from {len(group.alerts)} firing alert(s); parameters {params}")
+        self.report(f"{incident_id}: declared from {_plural(len(group.alerts), 'firing alert')}; parameters {params}"
+                    + "".join(f"; note: {note}" for note in notes))
         thread.start()
-        return 202, {"incident": incident_id, "declared": True, "params": str(params)}
+        answer: dict[str, Any] = {"incident": incident_id, "declared": True, "params": str(params)}
+        if notes:
+            answer["note"] = "; ".join(notes)
+        return 202, answer
 
     def _resolve(self, group: AlertGroup) -> tuple[int, dict[str, Any]]:
         index = self._group_file(group)

@@ -341,3 +341,55 @@ def test_wrong_method_is_405_with_allow(tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
     assert not (tmp_path / "state").exists()
+
+
+def test_an_alert_of_another_service_drops_the_templates_targets_and_says_so(tmp_path: Path) -> None:
+    template = {**TEMPLATE, "service": {"name": "orders", "selector": "app=orders", "deployments": ["orders"],
+                                        "containers": ["orders"], "users_total": 1000}}
+    other = copy.deepcopy(PAYLOAD)
+    other["commonLabels"]["service"] = "payments"
+    for alert in other["alerts"]:
+        alert["labels"]["service"] = "payments"
+    service = yaml.safe_load(declare_incident(parse_alertmanager_payload(body(other)), template=template,
+                                              now=NOW))["service"]
+    assert service == {"name": "payments", "users_total": 1000, "namespace": "shop"}
+    lines: list[str] = []
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=template, run=run, clock=lambda: NOW, report=lines.append)
+    status, answer = rec.handle(body(other))
+    assert status == 202 and "'payments' but the template is for 'orders'" in answer["note"]
+    assert "service.selector, service.deployments, service.containers not used" in answer["note"]
+    assert "note: alert is for service 'payments'" in lines[0]
+    status, same = rec.handle(body({**PAYLOAD, "groupKey": "same"}))
+    assert status == 202 and "note" not in same
+    assert rec.wait(10)
+
+
+def test_ignored_hostile_labels_are_noted(tmp_path: Path) -> None:
+    hostile = copy.deepcopy(PAYLOAD)
+    hostile["commonLabels"].update(service="../../etc", namespace="a b")
+    lines: list[str] = []
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, clock=lambda: NOW, report=lines.append)
+    status, answer = rec.handle(body(hostile))
+    assert status == 202
+    assert "service label '../../etc' is not a valid name; used the template's 'fallback'" in answer["note"]
+    assert "namespace label 'a b' is not a valid namespace" in answer["note"]
+    assert "service label '../../etc'" in lines[0]
+    assert rec.wait(10)
+
+
+def test_declaration_line_counts_alerts_in_words(tmp_path: Path) -> None:
+    lines: list[str] = []
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, clock=lambda: NOW, report=lines.append)
+    rec.handle(body(PAYLOAD))
+    one = copy.deepcopy(PAYLOAD)
+    one["groupKey"], one["alerts"] = "one", one["alerts"][:1]
+    rec.handle(body(one))
+    assert rec.wait(10)
+    declared = [line for line in lines if "declared from" in line]
+    assert "declared from 2 firing alerts;" in declared[0] and "declared from 1 firing alert;" in declared[1]
