@@ -31,11 +31,16 @@ def broken_facts(inv: Investigation) -> dict[str, Any]:
     ratio = common.signal_series(inv, "error_ratio", "max")
     p99 = common.signal_series(inv, "latency_p99", "max")
     firing = common.alerts(inv)
+    restarts = int(pods["restarts"].fillna(0).sum()) if len(pods) else 0
+    last_oom = int((pods["last_reason"] == "OOMKilled").sum()) if len(pods) else 0
+    kills = common.oom_kills_from_events(common.events(inv), per_pod["pod"].astype(str).tolist())
     return {
         "pods_total": int(len(per_pod)),
         "pods_not_ready": int((~per_pod["ready"].fillna(False).astype(bool)).sum()) if len(per_pod) else 0,
-        "restarts": int(pods["restarts"].fillna(0).sum()) if len(pods) else 0,
-        "oom_killed": int((pods["last_reason"] == "OOMKilled").sum()) if len(pods) else 0,
+        "restarts": restarts,
+        "oom_killed": last_oom,  # containers whose LAST termination was OOMKilled (the pod status keeps no more)
+        "oom_kills": kills,  # OOM kills the events record, None when they record none
+        "oom_text": common.oom_text(restarts, kills, last_oom),
         "crash_looping": int((pods["waiting_reason"] == "CrashLoopBackOff").sum()) if len(pods) else 0,
         "error_ratio_peak": float(ratio.max()) if len(ratio) else None,
         "error_ratio_now": float(ratio.dropna().iloc[-1]) if len(ratio.dropna()) else None,
@@ -50,9 +55,7 @@ def what_is_broken(inv: Investigation) -> Answer:
     name = inv.incident.service["name"]
     if b["pods_total"]:
         ready = b["pods_total"] - b["pods_not_ready"]
-        ans.say(f"{ready} of {b['pods_total']} pods of {name} are ready; their containers "
-                f"restarted {b['restarts']} times; {b['oom_killed']} container(s) were last terminated by "
-                f"OOMKilled; {b['crash_looping']} are in CrashLoopBackOff.")
+        ans.say(f"{ready} of {b['pods_total']} pods of {name} are ready; {pods_sentence(b)}.")
     if b["error_ratio_peak"] is not None:
         ans.say(f"Error ratio (5xx/all) peaked at {common.fmt_pct(b['error_ratio_peak'])}; latest "
                 f"{common.fmt_pct(b['error_ratio_now'])}. Peak p99 latency "
@@ -64,6 +67,14 @@ def what_is_broken(inv: Investigation) -> Answer:
             ans.lack(reason)
     inv.record("broken", b, summary=_broken_summary(b, name))
     return ans.table("Pods", pods_for_display(pod_summary(common.pods(inv))))
+
+
+def pods_sentence(b: dict[str, Any]) -> str:
+    """Restarts, what the evidence says of OOM kills, and how many containers are in CrashLoopBackOff."""
+    restarts = "their containers restarted " + ("once" if b["restarts"] == 1 else f"{b['restarts']} times")
+    oom = b.get("oom_text") or common.oom_text(b["restarts"], None, b["oom_killed"])
+    crash = common.counted(b["crash_looping"], "container")
+    return f"{restarts}; {oom}; {crash} in CrashLoopBackOff"
 
 
 def pods_for_display(per_pod: pd.DataFrame) -> pd.DataFrame:
@@ -81,7 +92,8 @@ def _broken_summary(b: dict[str, Any], name: str) -> str:
             "no pod found")
     errors = (f"error ratio peak {common.fmt_pct(b['error_ratio_peak'])}" if b["error_ratio_peak"] is not None else
               "error ratio not measured")
-    return f"{name}: {pods}, {b['restarts']} restarts, {b['oom_killed']} OOMKilled; {errors}"
+    oom = b.get("oom_text") or common.oom_text(b["restarts"], None, b["oom_killed"])
+    return f"{name}: {pods}, {common.counted(b['restarts'], 'restart')}, {oom}; {errors}"
 
 
 def since_when(inv: Investigation) -> Answer:

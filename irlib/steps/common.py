@@ -157,6 +157,31 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
+def oom_kills_from_events(events: pd.DataFrame, pod_names: list[str]) -> int | None:
+    """How many OOM kills the events of ``pod_names`` record (kernel ``OOMKilling`` events, and ``BackOff`` or
+    ``Killing`` events whose message names OOMKilled, each counted by its ``count``); None when none do."""
+    if events is None or events.empty or not pod_names:
+        return None
+    mine = events[events["object_name"].astype(str).isin(pod_names)]
+    message = mine["message"].fillna("").astype(str)
+    named = mine["reason"].isin(("BackOff", "Killing")) & message.str.contains("OOMKilled", regex=False)
+    oom = mine[(mine["reason"] == "OOMKilling") | named]
+    if oom.empty:
+        return None
+    return int(pd.to_numeric(oom["count"], errors="coerce").fillna(1).clip(lower=1).sum())
+
+
+def oom_text(restarts: int, oom_kills: int | None, last_oom: int) -> str:
+    """What the evidence says about OOM kills, never more: the events' count (at most one per restart), else how
+    many containers were last terminated by OOMKilled (the pod status keeps only the last termination)."""
+    if oom_kills:
+        return counted(min(oom_kills, restarts) if restarts else oom_kills, "OOM kill")
+    if last_oom:
+        subject = "last terminated" if last_oom == 1 else f"{last_oom} containers last terminated"
+        return f"{subject} by OOMKilled (exit 137)"
+    return "no OOM kill"
+
+
 def fmt_bool(value: object) -> str:
     """A yes/no answer as the report writes it ("yes", "no"; "unknown" when missing)."""
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):

@@ -18,9 +18,10 @@ def _broken(**over: Any) -> dict[str, Any]:
 
 def test_broken_summary_counts_ready_pods_out_of_all() -> None:
     assert assessment._broken_summary(_broken(), "orders") == (
-        "orders: 1 of 1 pods ready, 5 restarts, 1 OOMKilled; error ratio peak 100.0%")
+        "orders: 1 of 1 pods ready, 5 restarts, last terminated by OOMKilled (exit 137); error ratio peak 100.0%")
     text = assessment._broken_summary(_broken(pods_total=0, error_ratio_peak=None), "orders")
-    assert text == "orders: no pod found, 5 restarts, 1 OOMKilled; error ratio not measured"
+    assert text == ("orders: no pod found, 5 restarts, last terminated by OOMKilled (exit 137); "
+                    "error ratio not measured")
     assert "/" not in text and "n/a" not in text
 
 
