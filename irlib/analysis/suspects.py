@@ -91,7 +91,17 @@ def _reason(row: object, service: str | None) -> str:
     kind = str(getattr(row, "kind"))
     nature = {"alert": "an alert is usually a symptom, not a cause", "rollout": "rollouts are the most common cause",
               "config": "configuration changes are a common cause"}.get(kind, f"a {kind} change")
-    return f"{kind} {getattr(row, 'name')} came {when}, {target}; {nature}"
+    return f"{kind} {getattr(row, 'name')}{_what(row, kind)} came {when}, {target}; {nature}"
+
+
+def _what(row: object, kind: str) -> str:
+    """What a scaling or cluster event did, from its message (" (Scaled up replica set orders-7d to 1)"), so
+    two events of the same object and reason -- a new ReplicaSet scaled up, the old one down -- read apart."""
+    detail = getattr(row, "detail", None)
+    if kind not in ("scaling", "event") or detail is None or pd.isna(detail) or not str(detail).strip():
+        return ""
+    text = " ".join(str(detail).split())
+    return f" ({text[:117] + '...' if len(text) > 120 else text})"
 
 
 def _touches(texts: Iterable[object], service: str | None) -> list[bool]:

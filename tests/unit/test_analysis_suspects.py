@@ -129,3 +129,16 @@ def test_a_down_alert_just_after_the_onset_stays_a_suspect_as_the_cause() -> Non
                             "detail": ["", ""], "touches_service": [True, True]})
     ranked = rank_suspects(changes, ONSET, "2min", "orders")
     assert ranked["name"].tolist() == ["OrdersDatabaseDown"]
+
+
+def test_scale_up_and_scale_down_of_one_deployment_read_apart() -> None:
+    events = pd.DataFrame({"time": [ts("11:14:00"), ts("11:14:20")], "type": ["Normal", "Normal"],
+                           "reason": ["ScalingReplicaSet"] * 2, "object_kind": ["Deployment"] * 2,
+                           "object_name": ["orders"] * 2,
+                           "message": ["Scaled up replica set orders-7d to 1", "Scaled down replica set orders-5c to 0"],
+                           "count": [1, 1]})
+    suspects = rank_suspects(changes_from_events(events, "orders"), ONSET, "120min", "orders")
+    reasons = list(suspects["reason"])
+    assert reasons[0] != reasons[1]
+    assert any("(Scaled up replica set orders-7d to 1)" in r for r in reasons)
+    assert any("(Scaled down replica set orders-5c to 0)" in r for r in reasons)
