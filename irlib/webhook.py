@@ -14,12 +14,14 @@ The pure parts (:func:`parse_alertmanager_payload`, :func:`declare_incident`, :f
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import hmac
 import json
 import os
 import re
 import shlex
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -422,6 +424,10 @@ class Receiver:
         except (OSError, ValueError):
             return {}
 
+    def running(self) -> int:
+        """How many runs are still running."""
+        return sum(t.is_alive() for t in self._threads.values())
+
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait for every started run; true when none is still running."""
         for thread in list(self._threads.values()):
@@ -475,23 +481,53 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
 
 def load_template(path: Path) -> dict[str, Any]:
     """A params YAML used as the template of declared incidents; relative source paths become absolute."""
+    if not Path(path).is_file():
+        raise ParameterError("template not found; give the path of a params YAML (sources:, service:)",
+                             path=str(path))
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParameterError(f"cannot read the template: {exc}", path=str(path)) from exc
     if not isinstance(data, dict):
         raise ParameterError("expected a mapping (sources:, service: ...)", path=str(path))
     base = Path(path).resolve().parent
     sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        return data  # validate_template names the key
     kube = sources.get("kubernetes") or {}
-    if kube.get("kubeconfig"):
+    if isinstance(kube, dict) and isinstance(kube.get("kubeconfig"), str):
         kube["kubeconfig"] = _absolute(kube["kubeconfig"], base)
     for log in sources.get("logs") or []:
-        if isinstance(log, dict) and log.get("path"):
+        if isinstance(log, dict) and isinstance(log.get("path"), str):
             log["path"] = _absolute(log["path"], base)
-    if isinstance(sources.get("git"), dict) and sources["git"].get("repo"):
+    if isinstance(sources.get("git"), dict) and isinstance(sources["git"].get("repo"), str):
         sources["git"]["repo"] = _absolute(sources["git"]["repo"], base)
     return data
+
+
+def validate_template(template: dict[str, Any], *, path: Path, now: pd.Timestamp) -> None:
+    """Declare a sample incident from ``template`` and validate it as ``irlib run`` validates a params file, so a
+    wrong template stops the receiver at startup (:class:`ParameterError` naming the file and key), not each run."""
+    from .incident import parse_incident
+
+    alert = Alert(status="firing", labels={"alertname": "TemplateCheck"}, annotations={},
+                  starts_at=now - pd.Timedelta(minutes=1), ends_at=None)
+    sample = AlertGroup(status="firing", receiver="irlib", group_key="template-check", group_labels={},
+                        common_labels={"alertname": "TemplateCheck"}, common_annotations={}, external_url="",
+                        alerts=(alert,))
+    parse_incident(declare_incident(sample, template=template, now=now), path=Path(path), now=now)
+
+
+def parse_lookback(text: str) -> pd.Timedelta:
+    """``--lookback`` as a positive duration (30m, 2h, 1h30m); :class:`ParameterError` otherwise."""
+    try:
+        value = pd.Timedelta(text)
+    except (ValueError, TypeError, OverflowError):
+        value = pd.NaT
+    if value is pd.NaT or value <= pd.Timedelta(0):
+        raise ParameterError(f"{text!r} is not a positive duration; give one such as 30m, 2h or 1h30m",
+                             key="--lookback")
+    return value
 
 
 def _absolute(value: str, base: Path) -> str:
@@ -503,48 +539,82 @@ def _absolute(value: str, base: Path) -> str:
 
 def _log_line(line: str) -> None:
     """The CLI's report: one UTC-stamped line on stderr (what ``kubectl logs`` of the receiver shows)."""
-    import sys
-
     sys.stderr.write(f"{utc_now().strftime('%Y-%m-%dT%H:%M:%SZ')} {line}\n")
     sys.stderr.flush()
 
 
-def main(argv: list[str]) -> int:
-    """``irlib webhook``: receive Alertmanager notifications and run the evidence steps for each incident."""
+def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="irlib webhook", description=main.__doc__)
-    parser.add_argument("--template", required=True, type=Path, help="params YAML giving sources (and service)")
+    parser.add_argument("--template", required=True, type=Path,
+                        help="params YAML giving sources (and service); validated at startup like `irlib run`'s")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default: loopback only)")
     parser.add_argument("--port", type=int, default=9095, help="listen port (default: 9095)")
     parser.add_argument("--state-dir", type=Path, default=Path("reports/webhook"),
                         help="where each declared incident's params and status go (default: reports/webhook)")
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where runs go (default: reports)")
-    parser.add_argument("--lookback", default="30m", help="window start before the first alert (e.g. 30m, 2h)")
+    parser.add_argument("--lookback", default="30m",
+                        help="window start before the first alert, e.g. 30m, 2h (default: 30m)")
     parser.add_argument("--token-env", default="", help="environment variable holding the bearer token")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="notebooks each incident's run executes at once (default: 2; not used with --exec)")
     parser.add_argument("--exec", dest="command", default="",
                         help="instead of running the steps here, run this command with the params path appended "
                              "(e.g. a script that creates a Kubernetes Job; see docs/cluster.md)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _receiver(args: argparse.Namespace) -> Receiver:
+    """The receiver the arguments describe; :class:`ParameterError` for any wrong argument or template."""
     token = os.environ.get(args.token_env, "") if args.token_env else ""
     if args.token_env and not token:
-        raise ParameterError(f"environment variable {args.token_env} is empty; export the token first",
+        raise ParameterError(f"environment variable {args.token_env} is empty or unset; export the token first",
                              key="--token-env")
+    if args.jobs < 1:
+        raise ParameterError("must be at least 1", key="--jobs")
+    lookback = parse_lookback(args.lookback)
+    template = load_template(args.template)
+    validate_template(template, path=args.template, now=utc_now())
     reports_dir = args.reports_dir.resolve()
-    receiver = Receiver(state_dir=args.state_dir.resolve(), template=load_template(args.template),
-                        run=(lambda p: run_command(p, command=shlex.split(args.command))) if args.command else
-                        (lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=args.jobs)),
-                        lookback=pd.Timedelta(args.lookback), token=token or None, report=_log_line)
-    server = make_server(receiver, args.host, args.port)
-    interrupt_on_termination()  # SIGTERM (Kubernetes, systemd) closes the socket and waits for running runs
-    import sys
+    jobs = args.jobs
+    run: RunFunction = ((lambda p: run_command(p, command=shlex.split(args.command))) if args.command else
+                        (lambda p: run_evidence_steps(p, reports_dir=reports_dir, jobs=jobs)))
+    return Receiver(state_dir=args.state_dir.resolve(), template=template, run=run, lookback=lookback,
+                    token=token or None, report=_log_line)
 
-    sys.stderr.write(f"irlib webhook listening on http://{args.host}:{server.server_address[1]}/alerts; "
-                     f"incidents under {receiver.state_dir}\n")
+
+def _listen(receiver: Receiver, host: str, port: int) -> ThreadingHTTPServer:
+    try:
+        return make_server(receiver, host, port)
+    except OSError as exc:
+        hint = "pick another --port" if exc.errno == errno.EADDRINUSE else "check --host and --port"
+        raise ParameterError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; {hint}",
+                             key="--port") from exc
+
+
+def _serve(server: ThreadingHTTPServer, receiver: Receiver) -> None:
+    interrupt_on_termination()  # SIGTERM (Kubernetes, systemd) closes the socket and waits for running runs
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        running = receiver.running()
+        _log_line(f"stopping: waiting for {_plural(running, 'running run')}" if running else "stopping")
         receiver.wait(None)
+        _log_line("stopped")
+
+
+def main(argv: list[str]) -> int:
+    """``irlib webhook``: receive Alertmanager notifications and run the evidence steps for each incident."""
+    args = _arguments().parse_args(argv)
+    try:
+        receiver = _receiver(args)
+        server = _listen(receiver, args.host, args.port)
+    except IrlibError as exc:
+        sys.stderr.write(f"irlib webhook: {exc}\n")
+        return 2
+    sys.stderr.write(f"irlib webhook listening on http://{args.host}:{server.server_address[1]}/alerts; "
+                     f"incidents under {receiver.state_dir}\n")
+    _serve(server, receiver)
     return 0
