@@ -1,18 +1,55 @@
 """The blameless postmortem (markdown) filled from the findings, with TTD / TTA / TTM / TTR computed.
 
 Every section is filled: where the evidence does not establish something, the section says
-"not established from the evidence: <what is missing>".  Text from sources is escaped with :func:`md_escape`.
+"not established from the evidence: <what is missing>".  Text from sources is escaped with :func:`prose`: inert
+(no HTML, link, emphasis, heading or table syntax survives) yet readable, without backslashes before characters
+that mean nothing mid-line (``#``, parentheses).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .severity import Severity
-from .text import fmt_duration, md_escape, md_table
+from .text import fmt_duration
 
 NOT_ESTABLISHED = "not established from the evidence"
+# A gap whose reason says another source answered the same question is no action item.
+COVERED_GAP = re.compile(r"\binstead\b|\bcovered by\b", re.IGNORECASE)
+_ALWAYS = re.compile(r"([\\`*\[\]|~])")
+_LONE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_BLOCK_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))")
+
+
+def prose(value: object) -> str:
+    """``value`` as one line of markdown that shows literally and reads cleanly.
+
+    ``& < > "`` become entities (no raw HTML passes), backslash, backtick, ``* [ ] | ~`` and an underscore at a
+    word's edge are backslash-escaped, and a leading ``#``, ``+``, ``-``, ``=`` or ``1.`` is escaped so the text never
+    starts a heading or list; ``#`` mid-line, parentheses and ``snake_case`` need no escape.  Line breaks become
+    spaces.  ``None`` and NaN become an empty string.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    text = " ".join(str(value).splitlines())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    text = _LONE_UNDERSCORE.sub(r"\\_", _ALWAYS.sub(r"\\\1", text))
+    return _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if not m.group(2).isdigit()
+                            else f"{m.group(1)}{m.group(2)}\\", text)
+
+
+def _table(rows: list[list[object]], header: list[str]) -> str:
+    """A markdown table with every cell escaped with :func:`prose` (the header is trusted text)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(prose(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def open_gaps(gaps: list[str]) -> list[str]:
+    """The evidence gaps no other source covered (:data:`COVERED_GAP`): those are the action items."""
+    return [gap for gap in gaps if not COVERED_GAP.search(gap)]
 
 
 @dataclass
@@ -90,18 +127,18 @@ def _when(ts: pd.Timestamp | None) -> str:
 
 
 def _bullets(items: list[str], missing: str) -> str:
-    return "\n".join(f"- {md_escape(item)}" for item in items) if items else _missing(missing)
+    return "\n".join(f"- {prose(item)}" for item in items) if items else _missing(missing)
 
 
 def _summary(p: PostmortemInputs, times: ResponseTimes) -> str:
     if p.summary:
-        return md_escape(p.summary)
+        return prose(p.summary)
     if p.started_at is None:
         return _missing("no onset was detected and no summary was given")
     sev = f" ({p.severity.level})" if p.severity else ""
-    cause = f" The most likely cause: {md_escape(p.root_cause)}." if p.root_cause else ""
+    cause = f" The most likely cause: {prose(p.root_cause)}." if p.root_cause else ""
     end = f"lasted {fmt_duration(times.ttr_s)}" if times.ttr_s is not None else "has no recorded resolution"
-    return (f"{md_escape(p.service)} was impaired{sev} from {_when(p.started_at)}; the incident {end}.{cause}")
+    return (f"{prose(p.service)} was impaired{sev} from {_when(p.started_at)}; the incident {end}.{cause}")
 
 
 def _duration_section(p: PostmortemInputs, t: ResponseTimes) -> str:
@@ -115,7 +152,7 @@ def _duration_section(p: PostmortemInputs, t: ResponseTimes) -> str:
     note = f"\n\n{_missing('time ' + ', '.join(unknown) + ' not recorded')}" if unknown else ""
     total = f"**Duration:** {fmt_duration(t.ttr_s)}" if t.ttr_s is not None else \
         f"**Duration:** {_missing('no resolution time')}"
-    return total + "\n\n" + md_table(rows, ["moment", "time", "measure"]) + note
+    return total + "\n\n" + _table(rows, ["moment", "time", "measure"]) + note
 
 
 def _severity_section(p: PostmortemInputs) -> str:
@@ -129,14 +166,14 @@ def _timeline_section(p: PostmortemInputs) -> str:
     if p.timeline is None or p.timeline.empty:
         return _missing("no timeline entries were collected")
     rows = [[f"{r.time:%H:%M:%S}", r.kind, r.source, r.title] for r in p.timeline.itertuples(index=False)]
-    return md_table(rows, ["time (UTC)", "kind", "source", "what"])
+    return _table(rows, ["time (UTC)", "kind", "source", "what"])
 
 
 def _root_cause_section(p: PostmortemInputs) -> str:
-    parts = [md_escape(p.root_cause)] if p.root_cause else [_missing("no root cause was confirmed")]
+    parts = [prose(p.root_cause)] if p.root_cause else [_missing("no root cause was confirmed")]
     if p.suspects is not None and not p.suspects.empty:
         parts.append("Changes before the onset, as ranked from the evidence:")
-        parts.append("\n".join(f"{int(r.rank)}. {md_escape(r.reason)}" for r in p.suspects.head(5).itertuples()))
+        parts.append("\n".join(f"{int(r.rank)}. {prose(r.reason)}" for r in p.suspects.head(5).itertuples()))
     elif not p.root_cause:
         parts.append("No change preceded the onset within the look-back window (a slow burn, or changes outside "
                      "the sources examined).")
@@ -149,8 +186,10 @@ def _derived_lessons(p: PostmortemInputs, t: ResponseTimes) -> tuple[list[str], 
         (well if t.ttd_s <= 300 else wrong).append(f"time to detect was {fmt_duration(t.ttd_s)}")
     if t.ttm_s is not None:
         (well if t.ttm_s <= 1800 else wrong).append(f"time to mitigate was {fmt_duration(t.ttm_s)}")
-    if p.missing_evidence:
-        wrong.append(f"{len(p.missing_evidence)} piece(s) of evidence could not be collected (see below)")
+    missing = open_gaps(p.missing_evidence)
+    if missing:
+        noun = "piece of evidence" if len(missing) == 1 else "pieces of evidence"
+        wrong.append(f"{len(missing)} {noun} could not be collected (see below)")
     elif p.timeline is not None and not p.timeline.empty:
         well.append("all evidence sources answered and were archived")
     return well, wrong
@@ -158,12 +197,21 @@ def _derived_lessons(p: PostmortemInputs, t: ResponseTimes) -> tuple[list[str], 
 
 def _actions_section(p: PostmortemInputs, wrong: list[str]) -> str:
     items = list(p.action_items)
-    if p.missing_evidence:
-        items.append(ActionItem("Close the evidence gaps: " + "; ".join(p.missing_evidence[:3]), priority="P2"))
+    missing = open_gaps(p.missing_evidence)
+    if missing:
+        items.append(ActionItem("Close the evidence gaps: " + "; ".join(missing[:3]), priority="P2"))
     if not items:
         return _missing("no action items were recorded" + ("; review what went wrong above" if wrong else ""))
     rows = [[i.action, i.owner, i.priority, i.due or "not set"] for i in items]
-    return md_table(rows, ["action", "owner", "priority", "due"])
+    return _table(rows, ["action", "owner", "priority", "due"])
+
+
+def _gaps_section(gaps: list[str]) -> str:
+    if not gaps:
+        return "None: every fetch answered."
+    missing = set(open_gaps(gaps))
+    return "\n".join(f"- {prose(g)}" + ("" if g in missing else " (covered by another source: no action needed)")
+                     for g in gaps)
 
 
 def render_postmortem(p: PostmortemInputs) -> str:
@@ -171,11 +219,11 @@ def render_postmortem(p: PostmortemInputs) -> str:
     well, what did not, action items, and the evidence gaps."""
     times = response_times(p)
     well, wrong = _derived_lessons(p, times)
-    resolution = md_escape(p.resolution) if p.resolution else _missing("no mitigation or resolution was recorded")
-    gaps = _bullets(p.missing_evidence, "") if p.missing_evidence else "None: every fetch answered."
+    resolution = prose(p.resolution) if p.resolution else _missing("no mitigation or resolution was recorded")
+    gaps = _gaps_section(p.missing_evidence)
     sections = [
-        (f"Postmortem: {md_escape(p.title)}", f"Incident **{md_escape(p.incident_id)}** · service "
-         f"**{md_escape(p.service)}** · blameless: this review is about systems and decisions, not people."),
+        (f"Postmortem: {prose(p.title)}", f"Incident **{prose(p.incident_id)}** · service "
+         f"**{prose(p.service)}** · blameless: this review is about systems and decisions, not people."),
         ("Summary", _summary(p, times)),
         ("Duration", _duration_section(p, times)),
         ("Severity", _severity_section(p)),

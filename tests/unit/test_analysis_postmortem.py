@@ -61,7 +61,7 @@ def test_full_postmortem_has_every_section_filled() -> None:
     assert "1. rollout deployment/checkout revision 3" in _section(text, "Root cause")
     assert "time to detect was 3 min" in _section(text, "What went well")
     assert "add a canary gate on error ratio | team-checkout | P1 | 2026-03-15" in _section(text, "Action items")
-    assert "<img" not in text and "&lt;img src=x onerror=alert\\(1\\)&gt;" in text
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
 def test_empty_findings_say_what_is_missing_in_every_section() -> None:
@@ -90,3 +90,23 @@ def test_md_escape_neutralises_markup() -> None:
     assert "<" not in out and "\n" not in out
     assert "\\[click\\]\\(http://evil\\)" in out and "\\*\\*bold\\*\\*" in out and "\\# heading \\| pipe" in out
     assert md_escape(None) == "" and md_escape(float("nan")) == ""
+
+
+def test_prose_reads_cleanly_and_stays_inert() -> None:
+    from irlib.analysis.postmortem import prose
+
+    out = prose("revision 2 (kubectl set image x # cache recs; pod_usage) <script>**b** [l](u)")
+    assert out == ("revision 2 (kubectl set image x # cache recs; pod_usage) &lt;script&gt;\\*\\*b\\*\\* "
+                   "\\[l\\](u)")
+    assert prose("# heading") == "\\# heading" and prose("1. item") == "1\\. item" and prose("- x") == "\\- x"
+
+
+def test_a_gap_another_source_covered_is_no_action_item() -> None:
+    covered = "kubernetes.pod_usage: no metrics-server; usage comes from Prometheus instead"
+    p = full_inputs()
+    p.missing_evidence = [covered, "postgres.sessions: connection refused"]
+    text = render_postmortem(p)
+    assert "pod_usage" not in _section(text, "Action items")
+    assert "postgres.sessions" in _section(text, "Action items")
+    assert "1 piece of evidence could not be collected" in _section(text, "What didn't go well")
+    assert "covered by another source" in _section(text, "Evidence gaps")
