@@ -125,8 +125,7 @@ def changes_from_rollouts(history: pd.DataFrame, service: str | None = None,
         group = group.sort_values("revision")
         previous: object = None
         for rec in group.itertuples(index=False):
-            images = getattr(rec, "images", "")
-            images = ", ".join(images) if isinstance(images, (list, tuple)) else str(images or "")
+            images = image_list(getattr(rec, "images", ""))
             cause = str(getattr(rec, "change_cause", "") or "")
             rows.append({"time": rec.created_at, "kind": "rollout", "name": f"{str(kind).lower()}/{name} "
                          f"revision {rec.revision}", "detail": "; ".join(p for p in (cause, images) if p),
@@ -135,6 +134,19 @@ def changes_from_rollouts(history: pd.DataFrame, service: str | None = None,
                          "touches_service": _touches([f"{name} {images}"], service)[0]})
             previous = rec.revision
     return conform(pd.DataFrame(rows), CHANGES_SCHEMA)
+
+
+def image_list(images: object) -> str:
+    """Container images as a phrase: "image a", "images a and b", "images a, b and c" (from a list or a
+    comma-joined string); "" for none."""
+    if isinstance(images, str) or images is None:
+        names = [part.strip() for part in str(images or "").split(",")]
+    else:
+        names = [str(part).strip() for part in images]  # type: ignore[attr-defined]
+    names = [n for n in names if n]
+    if len(names) <= 1:
+        return f"image {names[0]}" if names else ""
+    return f"images {', '.join(names[:-1])} and {names[-1]}"
 
 
 def changes_from_git(git_changes: pd.DataFrame, service: str | None = None) -> pd.DataFrame:

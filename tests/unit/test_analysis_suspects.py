@@ -142,3 +142,11 @@ def test_scale_up_and_scale_down_of_one_deployment_read_apart() -> None:
     assert reasons[0] != reasons[1]
     assert any("(Scaled up replica set orders-7d to 1)" in r for r in reasons)
     assert any("(Scaled down replica set orders-5c to 0)" in r for r in reasons)
+
+
+def test_images_read_as_a_list() -> None:
+    from irlib.analysis.suspects import image_list
+
+    assert image_list("reg/orders:v2,reg/proxy:1.0") == "images reg/orders:v2 and reg/proxy:1.0"
+    assert image_list(["a:1", "b:2", "c:3"]) == "images a:1, b:2 and c:3"
+    assert image_list(["a:1"]) == "image a:1" and image_list("") == ""
