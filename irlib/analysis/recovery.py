@@ -16,6 +16,9 @@ import pandas as pd
 from .capacity import linear_fit
 
 INSIDE_REQUIRED = 0.9   # fraction of recent points inside the band for a metric to count as recovered
+# a band narrower than this share of the baseline median each side is jitter, too narrow to judge recovery by
+RELATIVE_FLOOR = 0.1
+MIB = 2.0 ** 20
 
 
 @dataclass
@@ -29,6 +32,7 @@ class MetricRecovery:
     inside_fraction: float | None
     recovered: bool | None
     detail: str
+    unit: str = ""  # "ratio", "seconds", "bytes" or "" (see :func:`unit_of`)
 
 
 @dataclass
@@ -71,6 +75,48 @@ def baseline_band(base: pd.Series, quantiles: tuple[float, float] = (0.05, 0.95)
     return low - margin, high + margin
 
 
+def recovery_band(base: pd.Series, quantiles: tuple[float, float] = (0.05, 0.95)) -> tuple[float, float]:
+    """The band step 08 judges recovery by: :func:`baseline_band`, widened to at least ±``RELATIVE_FLOOR`` of
+    the baseline median (a 3 ms band around 24 ms p99 latency calls ordinary jitter a failure to recover)."""
+    low, high = baseline_band(base, quantiles)
+    median = float(base.median())
+    floor = RELATIVE_FLOOR * abs(median)
+    return min(low, median - floor), max(high, median + floor)
+
+
+def unit_of(name: str) -> str:
+    """The unit of a signal, from its name: ratios, latencies in seconds, memory in bytes; "" when unknown."""
+    if "ratio" in name:
+        return "ratio"
+    if name.startswith("latency"):
+        return "seconds"
+    if name.startswith("memory"):
+        return "bytes"
+    return ""
+
+
+def value_text(value: float, unit: str) -> str:
+    """A value as people read it: ratios in %, seconds in ms (or s from 1 s), bytes in MiB; 0 as ``0%``."""
+    if unit in ("ratio", "seconds", "bytes"):
+        value = max(value, 0.0)  # none of these can be negative: a band edge below 0 is the margin's artefact
+    if unit == "ratio":
+        if abs(value) < 1e-9:
+            return "0%"
+        text = f"{value * 100:.1f}%"
+        return text if text != "0.0%" else f"{value * 100:.2g}%"
+    if unit == "seconds":
+        return f"{value:.2f} s" if value >= 1 else ("0 ms" if value < 1e-9 else f"{value * 1000:.1f} ms")
+    if unit == "bytes":
+        return f"{value / MIB:.1f} MiB"
+    return band_edge_text(value)
+
+
+def band_text(low: float, high: float, unit: str) -> str:
+    """A band as ``[23.0 ms, 26.1 ms]``, or one value when both edges read the same (a zero band is ``0%``)."""
+    lo, hi = value_text(low, unit), value_text(high, unit)
+    return lo if lo == hi else f"[{lo}, {hi}]"
+
+
 def band_edge_text(value: float) -> str:
     """A band edge as text: 4 significant digits, and the hair-width margin around a zero baseline as 0."""
     return "0" if abs(value) < 1e-9 else f"{value:.4g}"
@@ -78,19 +124,21 @@ def band_edge_text(value: float) -> str:
 
 def metric_recovery(name: str, series: pd.Series, baseline: tuple[pd.Timestamp, pd.Timestamp], since: pd.Timestamp,
                     *, quantiles: tuple[float, float] = (0.05, 0.95)) -> MetricRecovery:
-    """Whether the points from ``since`` on lie inside the baseline's band (:func:`baseline_band`)."""
+    """Whether the points from ``since`` on lie inside the baseline's band (:func:`recovery_band`)."""
     values = _clean(series)
     base = values[(values.index >= baseline[0]) & (values.index <= baseline[1])]
     recent = values[values.index >= since]
     if len(base) < 3 or recent.empty:
         return MetricRecovery(name, None, None, None, None, None,
                               f"not enough data ({len(base)} baseline points, {len(recent)} recent points)")
-    low, high = baseline_band(base, quantiles)
+    low, high = recovery_band(base, quantiles)
     inside = float(((recent >= low) & (recent <= high)).mean())
     ok = inside >= INSIDE_REQUIRED
+    unit = unit_of(name)
     detail = (f"{inside * 100:.0f}% of {len(recent)} recent points inside the pre-incident band "
-              f"[{band_edge_text(low)}, {band_edge_text(high)}] (need {INSIDE_REQUIRED * 100:.0f}%)")
-    return MetricRecovery(name, low, high, float(recent.median()), inside, ok, detail)
+              f"{band_text(low, high, unit)} (need {INSIDE_REQUIRED * 100:.0f}%; recent median "
+              f"{value_text(float(recent.median()), unit)})")
+    return MetricRecovery(name, low, high, float(recent.median()), inside, ok, detail, unit)
 
 
 def backlog_drain(series: pd.Series, *, last: str | pd.Timedelta = "15min") -> BacklogDrain:

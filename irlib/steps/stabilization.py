@@ -39,12 +39,12 @@ def recovery(inv: Investigation) -> Answer:
 
 def recovery_rows(metrics: list[MetricRecovery]) -> pd.DataFrame:
     """One readable row per signal: its pre-incident band, the recent median, the share inside and the verdict."""
-    from ..analysis.recovery import band_edge_text
+    from ..analysis.recovery import band_text, value_text
 
     rows = [{"signal": m.name,
              "pre-incident band": "—" if m.band_low is None or m.band_high is None else
-             f"[{band_edge_text(m.band_low)}, {band_edge_text(m.band_high)}]",
-             "recent median": "—" if m.recent_median is None else band_edge_text(m.recent_median),
+             band_text(m.band_low, m.band_high, m.unit),
+             "recent median": "—" if m.recent_median is None else value_text(m.recent_median, m.unit),
              "inside the band": "—" if m.inside_fraction is None else f"{m.inside_fraction:.0%}",
              "recovered": {True: "yes", False: "no", None: "not measured"}[m.recovered], "detail": m.detail}
             for m in metrics]

@@ -84,4 +84,29 @@ def test_a_zero_baseline_band_reads_as_zero() -> None:
     low, high = baseline_band(zeros)
     assert low < 0 < high and band_edge_text(low) == band_edge_text(high) == "0"
     result = metric_recovery("error_ratio", zeros, (zeros.index[0], zeros.index[9]), zeros.index[10])
-    assert result.recovered and "band [0, 0]" in result.detail and "e-12" not in result.detail
+    assert result.recovered and "band 0%" in result.detail and "e-12" not in result.detail
+
+
+def test_a_jitter_wide_latency_band_is_widened_to_ten_percent_of_its_level() -> None:
+    from irlib.analysis.recovery import recovery_band
+
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0.0235, 0.0255, len(IDX))  # a 2 ms wide baseline around 24.5 ms
+    values[60:100] = 0.3
+    values[100:] = rng.uniform(0.0215, 0.0275, 20)  # back to normal, jitter of ±3 ms
+    series = pd.Series(values, index=IDX)
+    low, high = recovery_band(series[:60])
+    median = float(series[:60].median())
+    assert low <= median * 0.9 + 1e-12 and high >= median * 1.1 - 1e-12
+    result = metric_recovery("latency_p99", series, BASELINE, SINCE)
+    assert result.recovered and result.unit == "seconds"
+    assert "ms" in result.detail and "recent median" in result.detail
+
+
+def test_values_read_in_units() -> None:
+    from irlib.analysis.recovery import band_text, value_text
+
+    assert value_text(0.185, "ratio") == "18.5%" and value_text(0.0004, "ratio") == "0.04%"
+    assert value_text(0.02461, "seconds") == "24.6 ms" and value_text(1.5, "seconds") == "1.50 s"
+    assert value_text(99622912.0, "bytes") == "95.0 MiB" and value_text(-1e-12, "ratio") == "0%"
+    assert band_text(-1e-12, 1e-12, "ratio") == "0%" and band_text(0.0, 0.02, "ratio") == "[0%, 2.0%]"
