@@ -19,8 +19,11 @@ from .errors import ParameterError
 from .timeutil import TimeParseError, Window, parse_instant
 
 # A spec node is either a type tag (str) or a dict of key -> (node, required).  Type tags:
-#   str, int, float, number, bool, time, path, env (name of an environment variable), list:<node>, map:<tag>
+#   str, int, float, number, bool, time, path, env (name of an environment variable), duration (a Prometheus
+#   duration such as 30s or a number of seconds), replay (a run directory with evidence/, or irlib:demo),
+#   list:<node>, map:<tag>
 _STR, _NUM, _BOOL, _TIME, _PATH, _ENV, _INT = "str", "number", "bool", "time", "path", "env", "int"
+_DURATION, _REPLAY = "duration", "replay"
 
 SOURCE_PROMETHEUS: dict[str, Any] = {
     "url": (_STR, True),
@@ -33,7 +36,7 @@ SOURCE_PROMETHEUS: dict[str, Any] = {
     "headers_env": ("map:env", False),
     "timeout_s": (_NUM, False),
     "retries": (_INT, False),
-    "step": (_STR, False),
+    "step": (_DURATION, False),
     "queries": ("map:str", False),
     "labels": ("map:str", False),
 }
@@ -77,11 +80,11 @@ SPEC: dict[str, Any] = {
         "deployments": ("list:str", False),
         "containers": ("list:str", False),
         "dependencies": ("list:str", False),
-        "users_total": (_NUM, False),
+        "users_total": (_INT, False),
         "revenue_critical": (_BOOL, False),
     }, True),
     "sources": ({
-        "replay": (_STR, False),
+        "replay": (_REPLAY, False),
         "prometheus": (SOURCE_PROMETHEUS, False),
         "kubernetes": (SOURCE_KUBERNETES, False),
         "databases": ([SOURCE_DATABASE], False),
@@ -101,6 +104,9 @@ SPEC: dict[str, Any] = {
 _INCIDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 MAX_PARAMS_BYTES = 1 << 20
+MIN_DURATION_S = 0.001          # sources and PostgreSQL round to milliseconds: less would become 0 (no limit)
+MAX_TIMEOUT_S = 2_147_483       # PostgreSQL's largest statement/lock timeout (2^31 - 1 ms, about 24 days)
+MAX_LOOKBACK_MIN = 525_600      # a year before the onset
 RATIO_THRESHOLDS = ("error_ratio_p0", "error_ratio_p1", "availability_p0", "users_affected_p1")
 
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -259,11 +265,15 @@ def _validate_scalar(value: Any, tag: str, key: str, path: Path, now: pd.Timesta
         if not isinstance(value, bool):
             raise ParameterError(f"expected true or false, got {_kind(value)}", path=str(path), key=key)
         return value
+    if tag == _DURATION:
+        return _validate_duration(value, key, path)
+    if tag == _REPLAY:
+        return _validate_replay(value, key, path)
     if tag in (_NUM, _INT):
         ok = isinstance(value, int) if tag == _INT else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok:
-            raise ParameterError(f"expected a {'whole ' if tag == _INT else ''}number, got {_kind(value)}",
-                                 path=str(path), key=key)
+            wanted = "a whole number (a count, 0 or more)" if tag == _INT else "a number"
+            raise ParameterError(f"expected {wanted}, got {_kind(value)}", path=str(path), key=key)
         if isinstance(value, float) and not math.isfinite(value):
             raise ParameterError(f"expected a finite number, got {value}", path=str(path), key=key)
         _check_range(value, key, path)
@@ -369,8 +379,53 @@ def _check_cross_references(checked: dict[str, Any], path: Path) -> None:
                                  f"(declared: {known})", path=str(path), key=f"checks[{i}].database")
 
 
+def _validate_duration(value: Any, key: str, path: Path) -> str | float:
+    """A Prometheus duration (``30s``, ``1m``, ``1h30m``, ``500ms``) or a number of seconds, kept as written."""
+    from .promql import parse_duration
+
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ParameterError(f"expected a duration such as 30s, 1m or 1h30m, got {_kind(value)}", path=str(path),
+                             key=key)
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise ParameterError(f"{_kind(value)} is not a duration; write e.g. 15s, 1m, 1h30m (or a positive number "
+                             "of seconds)", path=str(path), key=key) from None
+    if seconds < MIN_DURATION_S:
+        raise ParameterError(f"{_kind(value)} is shorter than 1ms; write e.g. 15s, 1m or 1h30m", path=str(path),
+                             key=key)
+    return value
+
+
+def _validate_replay(value: Any, key: str, path: Path) -> str:
+    """``irlib:demo`` or a run directory (relative to the parameters file) holding an ``evidence/`` folder."""
+    if not isinstance(value, str):
+        raise ParameterError(f"expected text, got {_kind(value)}", path=str(path), key=key)
+    if value == "irlib:demo":
+        return value
+    try:
+        resolved = Path(value)  # as irlib.investigation.resolve_replay reads it: relative to this file, no ~
+        if not resolved.is_absolute():
+            resolved = (path.parent / resolved).resolve()
+        usable = (resolved / "evidence").is_dir()
+    except (OSError, ValueError, RuntimeError) as exc:  # embedded NUL, name too long, symlink loop
+        raise ParameterError(f"{value[:80]!r} is not a usable path ({exc})", path=str(path), key=key) from exc
+    if not usable:
+        where = repr(value) if str(resolved) == value else f"{value!r} (resolved to {resolved})"
+        raise ParameterError(f"{where} is not a run directory with an evidence/ folder; "
+                             "give a run directory such as reports/<incident>/<UTC stamp>, or irlib:demo, or "
+                             "remove the key to fetch live", path=str(path), key=key)
+    return value
+
+
 def _check_range(value: float, key: str, path: Path) -> None:
     leaf = key.rsplit(".", 1)[-1]
+    if leaf.endswith("timeout_s") and not MIN_DURATION_S <= value <= MAX_TIMEOUT_S:
+        raise ParameterError(f"must be between {MIN_DURATION_S} and {MAX_TIMEOUT_S:,} seconds (about 24 days), "
+                             f"got {value}", path=str(path), key=key)
+    if leaf == "lookback_min" and value > MAX_LOOKBACK_MIN:
+        raise ParameterError(f"must be at most {MAX_LOOKBACK_MIN:,} minutes (a year), got {value}", path=str(path),
+                             key=key)
     if leaf.endswith(("_s", "_mb", "_kb")) or leaf in ("log_lines", "log_bytes"):
         if value <= 0:
             raise ParameterError(f"must be greater than 0, got {value}", path=str(path), key=key)

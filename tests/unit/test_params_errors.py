@@ -65,7 +65,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 def test_wrong_type(tmp_path: Path) -> None:
     err = _load(tmp_path, VALID.replace("users_total: 1000", "users_total: lots"))
-    _assert_one_message(err, tmp_path / "inc.yaml", "service.users_total", "expected a number", "'lots'")
+    _assert_one_message(err, tmp_path / "inc.yaml", "service.users_total", "expected a whole number", "'lots'")
 
 
 def test_wrong_type_in_a_list(tmp_path: Path) -> None:

@@ -31,6 +31,29 @@ CASES = {
     "check on an undeclared database": (
         GOOD + "checks: [{name: orphans, database: nope, sql: 'SELECT 1'}]\n", "checks[0].database"),
     "zero notebook timeout": (GOOD + "limits: {notebook_timeout_s: 0}\n", "limits.notebook_timeout_s"),
+    "step that is not a duration": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: banana}}\n",
+                                    "sources.prometheus.step"),
+    "step with a unit typo": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: 30sec}}\n",
+                              "sources.prometheus.step"),
+    "step rounding to 0 ms": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: 0.0001}}\n",
+                              "sources.prometheus.step"),
+    "negative step": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: -30}}\n", "sources.prometheus.step"),
+    "step as a list": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: [30s]}}\n",
+                       "sources.prometheus.step"),
+    "lock timeout rounding to 0 ms (no limit)": (
+        GOOD + "sources: {databases: [{name: orders, dsn_env: DSN, lock_timeout_s: 0.0001}]}\n",
+        "sources.databases[0].lock_timeout_s"),
+    "statement timeout beyond PostgreSQL's": (
+        GOOD + "sources: {databases: [{name: orders, dsn_env: DSN, statement_timeout_s: 1e9}]}\n",
+        "sources.databases[0].statement_timeout_s"),
+    "kubernetes timeout of a century": (GOOD + "sources: {kubernetes: {timeout_s: 3.2e9}}\n",
+                                        "sources.kubernetes.timeout_s"),
+    "look-back past any representable time": (GOOD + "thresholds: {lookback_min: 1e300}\n",
+                                              "thresholds.lookback_min"),
+    "fractional user count": (GOOD.replace("namespace: shop}", "namespace: shop, users_total: 1000.7}"),
+                              "service.users_total"),
+    "replay of a missing run": (GOOD + "sources: {replay: /nonexistent/run}\n", "sources.replay"),
+    "replay of a directory without evidence/": (GOOD + "sources: {replay: .}\n", "sources.replay"),
 }
 
 
@@ -65,3 +88,32 @@ def test_literal_credentials_in_prometheus_headers_are_refused(header: str, tmp_
     with pytest.raises(ParameterError) as caught:
         parse_incident(text, path=tmp_path / "p.yaml", now=pd.Timestamp("2026-11-20T15:00:00Z"))
     assert "headers_env" in str(caught.value) and "headers." in str(caught.value)
+
+
+@pytest.mark.parametrize("step", ["30s", "1m", "1h30m", "500ms", 15, 2.5])
+def test_valid_steps_are_kept_as_written(step: object, tmp_path: Path) -> None:
+    path = tmp_path / "incident.yaml"
+    path.write_text(GOOD + f"sources: {{prometheus: {{url: 'http://p:9090', step: {step}}}}}\n")
+    incident = load_incident(path, now=pd.Timestamp("2026-11-20T15:00:00Z"))
+    assert incident.sources["prometheus"]["step"] == step
+
+
+def test_replay_is_read_relative_to_the_parameters_file(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "r1" / "evidence").mkdir(parents=True)
+    path = tmp_path / "incident.yaml"
+    path.write_text(GOOD + "sources: {replay: runs/r1}\n")
+    incident = load_incident(path, now=pd.Timestamp("2026-11-20T15:00:00Z"))
+    assert incident.sources["replay"] == "runs/r1"
+
+
+def test_the_messages_say_what_to_write(tmp_path: Path) -> None:
+    path = tmp_path / "incident.yaml"
+    for text, fragments in [
+        (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: banana}}\n", ("'banana'", "not a duration", "1m")),
+        (GOOD.replace("namespace: shop}", "namespace: shop, users_total: 1000.7}"), ("whole number", "1000.7")),
+        (GOOD + "sources: {replay: /nonexistent/run}\n", ("'/nonexistent/run'", "evidence/", "irlib:demo")),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ParameterError) as err:
+            load_incident(path, now=pd.Timestamp("2026-11-20T15:00:00Z"))
+        assert all(f in str(err.value) for f in fragments), str(err.value)
