@@ -88,8 +88,9 @@ def _run(params: Path, *, steps: str, replay: str, jobs: int, reports: str, time
     if timeout < 0:
         raise ParameterError("must be a positive number of seconds (0: the parameters' or the default limit)",
                              key="--timeout")
-    if replay and not Path(replay).is_dir():
-        raise ParameterError(f"{replay} is not a directory; give a run directory to replay", key="--replay")
+    if replay and replay != "irlib:demo" and not (Path(replay) / "evidence").is_dir():
+        raise ParameterError(f"{replay} is not a run directory with an evidence/ folder; give a run directory "
+                             "such as reports/<incident>/<UTC stamp> to replay", key="--replay")
     say = _progress(time.monotonic())
     result = run_incident(params, steps=steps or None, replay=Path(replay) if replay else None, jobs=jobs,
                           reports_dir=Path(reports) if reports else None, now=utc_now(), progress=say,

@@ -22,6 +22,11 @@ BAD = {
     "end before start": (GOOD.replace('end: "2026-11-20T15:00:00Z"', 'end: "2026-11-20T12:00:00Z"'), "window.end"),
     "incident id escaping reports/": (GOOD.replace("id: cli-test", 'id: ".."'), "incident.id"),
     "missing log file": (GOOD + "sources: {logs: [{name: app, path: /nonexistent/app.log}]}\n", "sources.logs[0].path"),
+    "step that is not a duration": (GOOD + "sources: {prometheus: {url: 'http://p:9090', step: banana}}\n",
+                                    "sources.prometheus.step"),
+    "fractional user count": (GOOD.replace("namespace: shop", "namespace: shop, users_total: 1000.7"),
+                              "service.users_total"),
+    "replay of a missing run": (GOOD + "sources: {replay: /nonexistent/run}\n", "sources.replay"),
 }
 
 
@@ -49,6 +54,18 @@ def test_unknown_step_and_bad_jobs(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["run", str(params), "--steps", "01,42", "--reports", str(tmp_path / "r")]) == 2
     assert "42" in capsys.readouterr().err
     assert main(["run", str(params), "--jobs", "0", "--reports", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_replay_argument_that_is_not_a_run_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    params = tmp_path / "incident.yaml"
+    params.write_text(GOOD)
+    (tmp_path / "not-a-run").mkdir()
+    for replay in (str(tmp_path / "missing"), str(tmp_path / "not-a-run")):
+        assert main(["run", str(params), "--replay", replay, "--reports", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"irlib: argument --replay: {replay} ") and "evidence/" in err, err
+        assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 
