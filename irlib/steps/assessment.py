@@ -241,8 +241,7 @@ def status_update(inv: Investigation) -> Answer:
     imp = inv.finding("impact") or impact_facts(inv)
     suspects = inv.finding("suspects") or []
     onset = facts.onset_time(inv)
-    impact_text = (f"{common.fmt_pct(imp.get('affected_fraction'))} of requests failing since the onset"
-                   if imp.get("affected_fraction") is not None else "not measured yet (no request metrics)")
+    impact_text = common.impact_text(imp)
     action = (f"investigating {suspects[0]['name']} as the likely trigger" if suspects else
               "investigating; no recent change identified")
     internal = internal_update(incident_id=inv.incident.id, title=inv.incident.title, severity=sev,

@@ -152,6 +152,16 @@ def fmt_pct(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value * 100:.1f}%"
 
 
+def impact_text(impact: dict[str, object] | None) -> str:
+    """The impact line of a status update from step 01's ``impact`` finding (None when it recorded none)."""
+    fraction = (impact or {}).get("affected_fraction")
+    if impact is None:
+        return "not assessed yet (step 01 recorded no impact)"
+    if fraction is None:
+        return "not measured yet (no request metrics)"
+    return f"{fmt_pct(float(fraction))} of requests failing since the onset"  # type: ignore[arg-type]
+
+
 def counted(n: int, singular: str, plural: str | None = None) -> str:
     """``n`` and the noun agreeing with it: "1 record", "2 records" (``plural`` for irregular nouns)."""
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"

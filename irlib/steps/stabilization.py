@@ -133,7 +133,8 @@ def status_update(inv: Investigation) -> Answer:
     mitigation = (inv.finding("mitigation") or {}).get("title", "mitigation being decided")
     as_of = inv.incident.window.end
     internal = internal_update(incident_id=inv.incident.id, title=inv.incident.title, severity=sev, status=status,
-                               impact="see step 01", current_action=str(mitigation), as_of=as_of,
+                               impact=common.impact_text(inv.finding("impact")),
+                               current_action=str(mitigation), as_of=as_of,
                                onset=facts.onset_time(inv),
                                commander=inv.incident.raw.get("incident", {}).get("commander"))
     public = status_page_text(service=inv.incident.service["name"], status=status, as_of=as_of, severity=sev)

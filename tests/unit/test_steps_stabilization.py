@@ -1,6 +1,11 @@
 """Step 08's table: bands and shares as people read them."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
 from irlib.analysis.recovery import MetricRecovery
 from irlib.steps.stabilization import recovery_rows
 
@@ -20,3 +25,24 @@ def test_recovery_rows_show_units() -> None:
                                          "bytes")])
     assert rows.iloc[0]["pre-incident band"] == "[23.0 ms, 26.1 ms]" and rows.iloc[0]["recent median"] == "24.6 ms"
     assert rows.iloc[1]["pre-incident band"] == "[0.0 MiB, 96.0 MiB]" and rows.iloc[1]["recent median"] == "45.0 MiB"
+
+
+def test_status_update_carries_step_01s_impact(monkeypatch: pytest.MonkeyPatch) -> None:
+    from irlib.analysis.severity import classify_severity, SeverityInputs
+    from irlib.steps import facts, stabilization
+
+    sev = classify_severity(SeverityInputs(peak_error_ratio=1.0))
+    found = {"severity": sev.__dict__, "impact": {"affected_fraction": 0.293}}
+    incident = SimpleNamespace(id="INC-1", title="t", window=SimpleNamespace(end=pd.Timestamp("2026-12-03T17:21Z")),
+                               service={"name": "orders"}, raw={})
+    inv = SimpleNamespace(finding=found.get, incident=incident)
+    monkeypatch.setattr(facts, "onset_time", lambda _inv: None)
+    text = stabilization.status_update(inv).markdown  # type: ignore[arg-type]
+    assert "**Impact:** 29.3% of requests failing since the onset" in text and "see step 01" not in text
+
+
+def test_impact_text_without_a_finding_says_so() -> None:
+    from irlib.steps import common
+
+    assert common.impact_text(None) == "not assessed yet (step 01 recorded no impact)"
+    assert common.impact_text({"affected_fraction": None}) == "not measured yet (no request metrics)"
