@@ -85,18 +85,24 @@ def recovery_band(base: pd.Series, quantiles: tuple[float, float] = (0.05, 0.95)
 
 
 def unit_of(name: str) -> str:
-    """The unit of a signal, from its name: ratios, latencies in seconds, memory in bytes; "" when unknown."""
+    """The unit of a signal, from its name: ratios, latencies in seconds, memory in bytes, requests per second,
+    CPU cores; "" when unknown."""
     if "ratio" in name:
         return "ratio"
     if name.startswith("latency"):
         return "seconds"
     if name.startswith("memory"):
         return "bytes"
+    if name.startswith("request_rate"):
+        return "req/s"
+    if name.startswith("cpu"):
+        return "cores"
     return ""
 
 
 def value_text(value: float, unit: str) -> str:
-    """A value as people read it: ratios in %, seconds in ms (or s from 1 s), bytes in MiB; 0 as ``0%``."""
+    """A value as people read it: ratios in %, seconds in ms (or s from 1 s), bytes in MiB, a zero ratio as
+    ``0%``; other units as 4 significant digits and the unit."""
     if unit in ("ratio", "seconds", "bytes"):
         value = max(value, 0.0)  # none of these can be negative: a band edge below 0 is the margin's artefact
     if unit == "ratio":
@@ -108,7 +114,7 @@ def value_text(value: float, unit: str) -> str:
         return f"{value:.2f} s" if value >= 1 else ("0 ms" if value < 1e-9 else f"{value * 1000:.1f} ms")
     if unit == "bytes":
         return f"{value / MIB:.1f} MiB"
-    return band_edge_text(value)
+    return f"{band_edge_text(value)} {unit}" if unit else band_edge_text(value)
 
 
 def band_text(low: float, high: float, unit: str) -> str:

@@ -61,9 +61,22 @@ def golden_signals(inv: Investigation) -> Answer:
     for name, values in s.items():
         if not len(values):
             ans.lack(f"{name}: " + (common.signal_gap(inv, name) or "the query returned no series"))
-    rows = [{"signal": k, "min": v.min(), "max": v.max(), "last": v.dropna().iloc[-1] if len(v.dropna()) else None}
-            for k, v in s.items() if len(v)]
-    return ans.table("Signal ranges", pd.DataFrame(rows, columns=["signal", "min", "max", "last"]))
+    return ans.table("Signal ranges", signal_ranges(s))
+
+
+def signal_ranges(signals: dict[str, pd.Series]) -> pd.DataFrame:
+    """Min, max and last value of each signal in its unit (% for ratios, ms/s for latency, MiB for memory)."""
+    from ..analysis.recovery import unit_of, value_text
+
+    rows = []
+    for name, values in signals.items():
+        clean = values.dropna()
+        if not len(clean):
+            continue
+        unit = unit_of(name)
+        rows.append({"signal": name, "min": value_text(float(clean.min()), unit),
+                     "max": value_text(float(clean.max()), unit), "last": value_text(float(clean.iloc[-1]), unit)})
+    return pd.DataFrame(rows, columns=["signal", "min", "max", "last"])
 
 
 def changes(inv: Investigation) -> Answer:
