@@ -56,10 +56,12 @@ def _template_section(sig: RegressionSignature, notes: list[str]) -> str:
     failing = [line for line in sig.failing_lines if pattern.search(line)]
     healthy = [line for line in sig.healthy_lines if not pattern.search(line)]
     if len(failing) < len(sig.failing_lines):
-        notes.append(f"{len(sig.failing_lines) - len(failing)} sample failing line(s) did not match the template "
+        left = len(sig.failing_lines) - len(failing)
+        notes.append(f"{left} sample failing {'line' if left == 1 else 'lines'} did not match the template "
                      "and were left out")
     if len(healthy) < len(sig.healthy_lines):
-        notes.append(f"{len(sig.healthy_lines) - len(healthy)} pre-onset line(s) also matched the template (it "
+        left = len(sig.healthy_lines) - len(healthy)
+        notes.append(f"{left} pre-onset {'line' if left == 1 else 'lines'} also matched the template (it "
                      "occurred before the onset too) and were left out of the healthy sample")
     if not failing:
         raise ValueError("no failing line matches the template: give sample lines of the failing template")

@@ -56,11 +56,10 @@ def blocking(inv: Investigation) -> Answer:
             continue
         roots = root_blockers(tree)
         roots_found[db] = roots
-        ans.say(f"{db}: {len(tree) - len(roots)} session(s) wait behind root blocker(s) "
-                + ", ".join(f"pid {r}" for r in roots) + ".")
+        ans.say(blocking_sentence(db, len(tree) - len(roots), roots))
         ans.figures.append(blocking_tree_chart(tree, title=f"{db}: blocking tree (root blockers on the left)"))
         ans.table(f"{db}: blocking tree", tree)
-    inv.record("db_root_blockers", roots_found, summary="; ".join(f"{db}: root pid(s) {', '.join(map(str, r))}"
+    inv.record("db_root_blockers", roots_found, summary="; ".join(f"{db}: root {'pid' if len(r) == 1 else 'pids'} {', '.join(map(str, r))}"
                                                               for db, r in roots_found.items()) or "no blocking")
     return ans
 
@@ -113,15 +112,23 @@ def replication_and_stats(inv: Investigation) -> Answer:
             ans.say(f"{db}: " + (_gap(inv, "replication", database=db) or "no replication configured."))
         else:
             lag = repl["lag_s"].dropna()
-            ans.say(f"{db}: {len(repl)} replication peer(s); max lag "
+            ans.say(f"{db}: {common.counted(len(repl), 'replication peer')}; max lag "
                     f"{(str(round(float(lag.max()), 1)) + ' s') if len(lag) else 'unknown'}.")
             ans.table(f"{db}: replication", repl)
         if len(stats):
             deadlocks = pd.to_numeric(stats["deadlocks"], errors="coerce").fillna(0).sum()
-            ans.say(f"{db}: {int(deadlocks)} deadlock(s) and "
-                    f"{int(pd.to_numeric(stats['temp_files'], errors='coerce').fillna(0).sum())} temp file(s) "
-                    "since the statistics were reset.")
+            temp_files = int(pd.to_numeric(stats["temp_files"], errors="coerce").fillna(0).sum())
+            ans.say(f"{db}: {common.counted(int(deadlocks), 'deadlock')} and "
+                    f"{common.counted(temp_files, 'temp file')} since the statistics were reset.")
             ans.table(f"{db}: counters", stats)
         if len(health):
             ans.table(f"{db}: heavy sequential scans and unused indexes", health)
     return ans
+
+
+def blocking_sentence(db: str, waiting: int, roots: list[object]) -> str:
+    """"db: 3 sessions wait behind root blocker pid 7." with nouns and verb agreeing with the counts."""
+    verb = "waits" if waiting == 1 else "wait"
+    blockers = "root blocker" if len(roots) == 1 else "root blockers"
+    return (f"{db}: {common.counted(waiting, 'session')} {verb} behind {blockers} "
+            + ", ".join(f"pid {r}" for r in roots) + ".")

@@ -128,7 +128,7 @@ def alert_rules(inv: Investigation) -> Answer:
     for reason in rules.skipped:
         ans.say(f"No rule for {reason}")
     ans.code = rules.rules_yaml
-    inv.record("alert_rules", [r.__dict__ for r in rules.rules], summary=f"{len(rules.rules)} rule(s)")
+    inv.record("alert_rules", [r.__dict__ for r in rules.rules], summary=common.counted(len(rules.rules), "rule"))
     return ans
 
 
