@@ -109,9 +109,13 @@ def parse_alertmanager_payload(body: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTE
     if len(body) > max_bytes:
         raise PayloadError(f"payload of {len(body)} bytes exceeds the {max_bytes}-byte limit", 413)
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise PayloadError(f"payload is not UTF-8 JSON: {exc}") from exc
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"payload is not UTF-8 ({exc}); Alertmanager sends UTF-8 JSON") from exc
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(f"payload is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadError("payload must be a JSON object (Alertmanager webhook format version 4)")
     if str(data.get("version", "4")) != "4":
@@ -435,31 +439,83 @@ class Receiver:
         return not any(t.is_alive() for t in self._threads.values())
 
 
-def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+#: The paths a notification may be POSTed to (GET on them is 405; any other path is 404).
+NOTIFICATION_PATHS = ("/", "/alerts", "/webhook")
+#: Seconds a client may take to send its request (headers and body) before the connection is dropped or gets 408.
+READ_TIMEOUT_S = 10.0
+_CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
+
+
+class WebhookServer(ThreadingHTTPServer):
+    """A threading HTTP server whose request errors become one line of the receiver's report, not a traceback."""
+
+    daemon_threads = True
+    report: Callable[[str], None] = staticmethod(lambda line: None)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        host = client_address[0] if isinstance(client_address, tuple) else client_address
+        if isinstance(exc, _CLIENT_GONE):
+            self.report(f"client {host} left before the reply ({type(exc).__name__}); nothing was lost")
+        else:
+            self.report(f"error answering client {host}: {type(exc).__name__}: {exc}")
+
+
+def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0, *,
+                read_timeout_s: float = READ_TIMEOUT_S) -> ThreadingHTTPServer:
     """An HTTP server answering ``POST /`` or ``POST /alerts`` with :meth:`Receiver.handle` and ``GET /healthz``."""
 
     class Handler(BaseHTTPRequestHandler):
+        server_version = "irlib-webhook"
+        sys_version = ""
+        timeout = read_timeout_s
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             path = self.path.split("?")[0]
             if path == "/healthz":
                 return self._answer(405, {"error": "GET /healthz"}, allow="GET")
-            if path not in ("/", "/alerts", "/webhook"):
+            if path not in NOTIFICATION_PATHS:
                 return self._answer(404, {"error": "POST notifications to /alerts"})
+            body = self._body()
+            if body is not None:
+                self._answer(*receiver.handle(body, self.headers.get("Authorization")))
+
+        def _body(self) -> bytes | None:
+            """The request body, or ``None`` once a 4xx has been answered (bad length, short body, too slow)."""
             length = self.headers.get("Content-Length")
-            if length is None or not length.isdigit():
-                return self._answer(411, {"error": "Content-Length is required"})
-            if int(length) > receiver.max_bytes:
-                return self._answer(413, {"error": f"payload exceeds {receiver.max_bytes} bytes"})
-            body = self.rfile.read(int(length))
-            self._answer(*receiver.handle(body, self.headers.get("Authorization")))
+            if length is None:
+                self._answer(411, {"error": "Content-Length is required"})
+                return None
+            if not re.fullmatch(r"[0-9]{1,12}", length.strip()):
+                self._answer(400, {"error": "Content-Length must be a non-negative integer"})
+                return None
+            expected = int(length)
+            if expected > receiver.max_bytes:
+                self._answer(413, {"error": f"payload exceeds {receiver.max_bytes} bytes"})
+                return None
+            try:
+                body = self.rfile.read(expected)
+            except TimeoutError:
+                self.close_connection = True
+                self._answer(408, {"error": f"the body did not arrive within {read_timeout_s:g} s; send it whole"})
+                return None
+            if len(body) < expected:
+                self.close_connection = True
+                self._answer(400, {"error": f"the body ended after {len(body)} of the {expected} bytes that "
+                                            "Content-Length announced; send the whole body"})
+                return None
+            return body
 
         def do_GET(self) -> None:  # noqa: N802
             path = self.path.split("?")[0]
             if path == "/healthz":
                 return self._answer(200, {"ok": True})
-            if path in ("/", "/alerts", "/webhook"):
+            if path in NOTIFICATION_PATHS:
                 return self._answer(405, {"error": "POST notifications to /alerts"}, allow="POST")
             self._answer(404, {"error": "GET /healthz, POST /alerts"})
+
+        def version_string(self) -> str:
+            return self.server_version
 
         def _answer(self, status: int, body: dict[str, Any], allow: str = "") -> None:
             data = json.dumps(body, default=str).encode()
@@ -468,14 +524,16 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> T
                 self.send_header("Allow", allow)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: no output from a library
             return
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = WebhookServer((host, port), Handler)
+    server.report = receiver.report
     return server
 
 

@@ -393,3 +393,105 @@ def test_declaration_line_counts_alerts_in_words(tmp_path: Path) -> None:
     assert rec.wait(10)
     declared = [line for line in lines if "declared from" in line]
     assert "declared from 2 firing alerts;" in declared[0] and "declared from 1 firing alert;" in declared[1]
+
+
+def serving(rec: Receiver, **kwargs: Any) -> Any:
+    server = make_server(rec, "127.0.0.1", 0, **kwargs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def raw_exchange(port: int, head: bytes, data: bytes, *, close_write: bool = True) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + data)
+        if close_write:
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_body_shorter_than_content_length_is_400_and_declares_nothing(tmp_path: Path) -> None:
+    run = SlowRun()
+    run.release.set()
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=run, clock=lambda: NOW)
+    server = serving(rec)
+    try:
+        data = body(PAYLOAD)
+        head = f"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data) + 500}\r\n\r\n".encode()
+        answer = raw_exchange(server.server_address[1], head, data)
+        assert answer.startswith(b"HTTP/1.0 400") and b"ended after" in answer
+        assert not (tmp_path / "state").exists() and not run.calls
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_client_that_stops_sending_gets_408_after_the_read_timeout(tmp_path: Path) -> None:
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW)
+    server = serving(rec, read_timeout_s=0.5)
+    try:
+        head = b"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+        started = time.monotonic()
+        answer = raw_exchange(server.server_address[1], head, b"{", close_write=False)
+        assert answer.startswith(b"HTTP/1.0 408") and time.monotonic() - started < 5
+        assert not (tmp_path / "state").exists()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_client_leaving_before_the_reply_is_one_report_line(tmp_path: Path) -> None:
+    lines: list[str] = []
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW,
+                   report=lines.append)
+    server = make_server(rec, "127.0.0.1", 0)
+    try:
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except BrokenPipeError:
+            server.handle_error(None, ("10.0.0.7", 5555))
+    finally:
+        server.server_close()
+    assert lines == ["client 10.0.0.7 left before the reply (BrokenPipeError); nothing was lost"]
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1.5"])
+def test_a_content_length_that_is_not_a_number_is_400(tmp_path: Path, length: str) -> None:
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW)
+    server = serving(rec)
+    try:
+        head = f"POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+        answer = raw_exchange(server.server_address[1], head, b"{}")
+        assert answer.startswith(b"HTTP/1.0 400") and b"Content-Length must be a non-negative integer" in answer
+        answer = raw_exchange(server.server_address[1], b"POST /alerts HTTP/1.1\r\nHost: x\r\n\r\n", b"")
+        assert answer.startswith(b"HTTP/1.0 411")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_server_header_and_paths(tmp_path: Path) -> None:
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW)
+    server = serving(rec)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
+        for path, status in (("/healthz", 200), ("/", 405), ("/alerts", 405), ("/webhook", 405), ("/x", 404)):
+            conn.request("GET", path)
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == status and answer.getheader("Server") == "irlib-webhook"
+            conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_invalid_json_and_non_utf8_are_told_apart() -> None:
+    with pytest.raises(PayloadError, match=r"^payload is not valid JSON: Expecting"):
+        parse_alertmanager_payload(b"{not json")
+    with pytest.raises(PayloadError, match=r"^payload is not UTF-8"):
+        parse_alertmanager_payload(b"\xff\xfe{}")
