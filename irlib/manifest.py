@@ -139,14 +139,15 @@ def write_manifest(run_dir: Path, *, complete: bool, redaction: dict[str, int], 
 class VerifyResult:
     """What :func:`verify_run` found.  ``ok`` is true only when every listed file is present and unchanged, no file
     was added or renamed, the manifest is readable (and equals ``expected_hash`` when one was given) and the
-    signature is not invalid."""
+    signature is neither invalid nor missing (missing: the manifest says the run was signed but ``manifest.sig`` is
+    gone, or a key was given and the run is unsigned)."""
 
     run_dir: str
     manifest_found: bool
     manifest_hash: str | None = None
     expected_hash: str | None = None
     manifest_error: str = ""
-    signature: str = "absent"  # absent | valid | invalid | no key
+    signature: str = "absent"  # absent | missing | valid | invalid | no key
     signature_expected: bool = False
     complete: bool = False
     files_checked: int = 0
@@ -180,7 +181,7 @@ class VerifyResult:
                     f"manifest; none of its files can be trusted as evidence."]
         lines = [self._verdict(), f"manifest sha256 {self.manifest_hash}"]
         lines += _problem_lines(self)
-        lines.append(f"{self.files_checked} file(s) listed; run {'complete' if self.complete else 'INCOMPLETE'} "
+        lines.append(f"{_files(self.files_checked)} listed; run {'complete' if self.complete else 'INCOMPLETE'} "
                      "when the manifest was written")
         return lines
 
@@ -194,8 +195,13 @@ class VerifyResult:
     def _verdict(self) -> str:
         if not self.complete and self.listed_intact:
             return (f"INCOMPLETE RUN: {self.run_dir}: the runner stopped after its last checkpoint; the "
-                    f"{self.files_checked} file(s) its manifest lists are intact, anything written later is not covered")
+                    f"{_files(self.files_checked)} its manifest lists {'is' if self.files_checked == 1 else 'are'} "
+                    "intact, anything written later is not covered")
         return ("OK" if self.ok else "TAMPERED OR DAMAGED") + f": {self.run_dir}"
+
+
+def _files(count: int) -> str:
+    return f"{count:,} file" + ("" if count == 1 else "s")
 
 
 def _problem_lines(result: VerifyResult) -> list[str]:
@@ -218,10 +224,10 @@ def _problem_lines(result: VerifyResult) -> list[str]:
 
 def _signature_line(result: VerifyResult) -> str:
     if result.signature == "absent":
-        if result.signature_expected:
-            return (f"signature: absent, although the manifest says it was signed ({SIGNATURE_NAME} deleted, or the "
-                    "writer was killed before writing it)")
         return "signature: absent (the run was not signed)"
+    if result.signature == "missing" and result.signature_expected:
+        return (f"signature: MISSING: the manifest says the run was signed but {SIGNATURE_NAME} is not there (deleted, "
+                "or the writer was killed before writing it); it cannot be trusted as signed evidence")
     return {"missing": "signature: MISSING although a key was given (the run was not signed, or its signature "
                        "was deleted); it cannot be trusted as signed evidence",
             "valid": "signature: valid (HMAC-SHA256 matches the key)",
@@ -244,6 +250,8 @@ def verify_run(run_dir: Path, *, hmac_key: bytes | None = None, expected_hash: s
     result.manifest_hash = hashlib.sha256(data).hexdigest()
     result.signature = _signature_status(run_dir, data, hmac_key)
     listed = _read_listing(data, result)
+    if result.signature == "absent" and result.signature_expected:
+        result.signature = "missing"  # signed, then its signature deleted: tampering, with or without a key
     _compare(listed, {f.path: f for f in files}, result)
     return result
 

@@ -152,7 +152,41 @@ def test_signature_valid_with_the_key_and_reported_without_it(tmp_path: Path,
     assert unsigned.signature == "missing" and unsigned.signature_expected and not unsigned.ok
     assert any("MISSING" in line for line in unsigned.describe())
     without_key = verify_run(run, expected_hash=digest)
-    assert without_key.signature == "absent" and any("says it was signed" in line for line in without_key.describe())
+    assert without_key.signature == "missing" and not without_key.ok
+    lines = without_key.describe()
+    assert lines[0].startswith("TAMPERED OR DAMAGED") and not any(line.startswith("OK") for line in lines)
+    assert any("says the run was signed" in line and SIGNATURE_NAME in line and "MISSING" in line for line in lines)
+
+
+def test_verify_cli_fails_on_a_deleted_signature_without_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from irlib.cli import main
+
+    run = _run(tmp_path)
+    _write(run, monkeypatch, key=KEY)
+    monkeypatch.delenv("IRLIB_HMAC_KEY", raising=False)
+    assert main(["verify", str(run)]) == 0 and capsys.readouterr().out.startswith("OK:")
+    (run / SIGNATURE_NAME).unlink()
+    assert main(["verify", str(run)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("TAMPERED OR DAMAGED") and "OK" not in out
+    assert f"{SIGNATURE_NAME} is not there" in out
+
+
+@pytest.mark.parametrize(("count", "text"), [(1, "1 file listed;"), (7, "7 files listed;"),
+                                             (121, "121 files listed;"), (1210, "1,210 files listed;")])
+def test_the_file_count_is_a_proper_plural(count: int, text: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run"
+    for i in range(count):
+        (run / f"f{i:04d}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (run / f"f{i:04d}.txt").write_text(str(i))
+    _write(run, monkeypatch)
+    lines = verify_run(run).describe()
+    assert any(line.startswith(text) for line in lines) and not any("file(s)" in line for line in lines), lines
+    _write(run, monkeypatch, complete=False)
+    verdict = verify_run(run).describe()[0]
+    assert "file(s)" not in verdict and ("1 file its manifest lists is intact" in verdict) == (count == 1), verdict
 
 
 def test_rewriting_without_a_key_removes_a_stale_signature(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
