@@ -283,8 +283,22 @@ def _future_start(group: AlertGroup, now: pd.Timestamp) -> str:
     ahead = group.first_starts_at - now
     if ahead <= MAX_CLOCK_SKEW:
         return ""
-    return (f"startsAt {group.first_starts_at.isoformat()} is {ahead} ahead of this receiver's clock "
-            f"({now.isoformat()}); check the clocks of Alertmanager, Prometheus and this host")
+    return (f"startsAt {group.first_starts_at.isoformat()} is {readable_duration(ahead)} ahead of this receiver's "
+            f"clock ({now.isoformat()}); check the clocks of Alertmanager, Prometheus and this host")
+
+
+def readable_duration(delta: pd.Timedelta) -> str:
+    """``delta`` as a person says it: "72 years", "40 days", "3 h 5 min", "12 min", "45 s"."""
+    seconds = int(abs(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    if days >= 730:
+        return f"{days // 365} years"
+    if days >= 2:
+        return f"{days} days"
+    hours, minutes = divmod(rest // 60 + days * 1440, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"
 
 
 def _group_summary(group: AlertGroup) -> dict[str, Any]:

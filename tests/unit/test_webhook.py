@@ -495,3 +495,26 @@ def test_invalid_json_and_non_utf8_are_told_apart() -> None:
         parse_alertmanager_payload(b"{not json")
     with pytest.raises(PayloadError, match=r"^payload is not UTF-8"):
         parse_alertmanager_payload(b"\xff\xfe{}")
+
+
+@pytest.mark.parametrize("delta, text", [
+    (pd.Timedelta(days=26325, hours=7, minutes=46, seconds=34.8), "72 years"),
+    (pd.Timedelta(days=40, hours=3), "40 days"),
+    (pd.Timedelta(days=1, hours=2), "26 h"),
+    (pd.Timedelta(hours=3, minutes=5, seconds=9), "3 h 5 min"),
+    (pd.Timedelta(minutes=12, seconds=59), "12 min"),
+    (pd.Timedelta(seconds=45), "45 s"),
+])
+def test_readable_duration(delta: pd.Timedelta, text: str) -> None:
+    from irlib.webhook import readable_duration
+
+    assert readable_duration(delta) == text
+
+
+def test_future_start_message_reads_as_a_duration(tmp_path: Path) -> None:
+    future = copy.deepcopy(PAYLOAD)
+    for alert in future["alerts"]:
+        alert["startsAt"] = "2026-03-01T13:12:30Z"
+    rec = Receiver(state_dir=tmp_path / "state", template=TEMPLATE, run=SlowRun(), clock=lambda: NOW)
+    status, answer = rec.handle(body(future))
+    assert status == 422 and " is 3 h 5 min ahead of this receiver's clock" in answer["error"]
