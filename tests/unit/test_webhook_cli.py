@@ -97,3 +97,45 @@ def test_sigterm_writes_shutdown_lines(tmp_path: Path, capsys: pytest.CaptureFix
             signal.signal(sig, handler)
     err = capsys.readouterr().err
     assert err.rstrip().endswith(" stopped") and " stopping" in err
+
+
+def launch_job_names(tmp_path: Path, incident_dir: str) -> list[str]:
+    """The Kubernetes names docs/cluster.md's launch-job.sh gives an incident directory (kubectl faked)."""
+    import re
+    import subprocess
+
+    doc = (Path(__file__).parents[2] / "docs" / "cluster.md").read_text()
+    script = re.search(r"```sh\n(#!/bin/sh\n# launch-job.sh.*?)```", doc, re.S).group(1)
+    job = tmp_path / "job.yaml"
+    job.write_text("kind: Job\nmetadata:\n  name: irlib-evidence\n---\n  name: irlib-incident\n")
+    (tmp_path / "launch-job.sh").write_text(script.replace("/config/job.yaml", str(job)))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "kubectl.log"
+    (bin_dir / "kubectl").write_text(f"#!/bin/sh\necho \"$@\" >> {log}\ncat >> {log} 2>/dev/null || true\n")
+    (bin_dir / "kubectl").chmod(0o755)
+    params = tmp_path / incident_dir / "params.yaml"
+    params.parent.mkdir(parents=True)
+    params.write_text("x: 1\n")
+    log.unlink(missing_ok=True)
+    subprocess.run(["sh", str(tmp_path / "launch-job.sh"), str(params)], check=True, timeout=10,
+                   env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, stdin=subprocess.DEVNULL)
+    return re.findall(r"irlib-(?:incident|evidence)-[^\s\"]*", log.read_text())
+
+
+@pytest.mark.parametrize("incident_dir", [
+    "ordershigherrorrate-20261204T160500Z-a41c4fd5",
+    "a-very-long-alert-name-that-fills-forty-c-20261204T160500Z-0123abcd",
+    "x-20261204T160500Z-ffffffff",
+    "not-an-irlib-id_with.dots",
+])
+def test_launch_job_names_are_unique_and_valid(tmp_path: Path, incident_dir: str) -> None:
+    import re
+
+    names = launch_job_names(tmp_path, incident_dir)
+    assert len(names) >= 3, names
+    suffix = re.search(r"[0-9]{8}t[0-9]{6}z-[0-9a-f]{8}$", incident_dir.lower())
+    for name in names:
+        assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name), name
+        if suffix:
+            assert name.endswith(suffix.group(0)), name
