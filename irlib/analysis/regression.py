@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +24,8 @@ class RegressionSignature:
     lines of it after the onset; healthy_lines: sample lines from before the onset; metric/threshold/direction:
     the signal and the alert threshold (e.g. from :mod:`irlib.analysis.alertrules`); baseline_values and
     incident_values: that signal's recorded values before and after the onset; min_run: how many consecutive
-    incident values must cross the threshold.
+    incident values must cross the threshold; threshold_note: where the threshold comes from (which signal,
+    baseline and incident level, which alert rule), written as a comment next to it in the generated file.
     """
 
     incident_id: str
@@ -38,6 +40,19 @@ class RegressionSignature:
     incident_values: Sequence[float] = ()
     min_run: int = 3
     resilience_checks: Sequence[str] = field(default_factory=list)
+    threshold_note: str = ""
+
+
+def round_threshold(threshold: float, below: float, above: float) -> float:
+    """``threshold`` with as few significant digits as keep it strictly between ``below`` (the baseline's top)
+    and ``above`` (the incident level): 0.09305993690851735 between 0.002 and 0.185 becomes 0.09."""
+    if not (math.isfinite(threshold) and below < threshold < above):
+        return threshold
+    for digits in range(1, 16):
+        rounded = float(f"{threshold:.{digits}g}")
+        if below < rounded < above:
+            return rounded
+    return threshold
 
 
 def template_regex(template: str) -> str:
@@ -89,9 +104,10 @@ def _metric_section(sig: RegressionSignature) -> str:
         raise ValueError("a metric signature needs a threshold, baseline values and incident values")
     if sig.direction not in ("up", "down"):
         raise ValueError(f"direction must be 'up' or 'down', got {sig.direction!r}")
+    note = "".join(f"# {line}\n" for line in textwrap.wrap(sig.threshold_note, 100)) if sig.threshold_note else ""
     return f'''
 METRIC = {sig.metric!r}
-THRESHOLD = {float(sig.threshold)!r}
+{note}THRESHOLD = {float(sig.threshold)!r}
 DIRECTION = {sig.direction!r}
 MIN_RUN = {int(sig.min_run)!r}
 BASELINE = {baseline!r}

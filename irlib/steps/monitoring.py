@@ -129,6 +129,8 @@ def alert_rules(inv: Investigation) -> Answer:
         ans.say(f"No rule for {reason}")
     ans.code = rules.rules_yaml
     inv.record("alert_rules", [r.__dict__ for r in rules.rules], summary=common.counted(len(rules.rules), "rule"))
+    inv.record("alert_rules_skipped", list(rules.skipped),
+               summary=common.counted(len(rules.skipped), "signal") + " without a rule")
     return ans
 
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
+
+import pandas as pd
 
 from ..display import Answer
 from ..fsutil import write_text
@@ -32,15 +35,41 @@ def signature(inv: Investigation):  # -> RegressionSignature
     ratio = common.signal_series(inv, "error_ratio", "max")
     base = ratio[ratio.index < onset] if onset is not None and len(ratio) else ratio.iloc[0:0]
     after = ratio[ratio.index >= onset] if onset is not None and len(ratio) else ratio.iloc[0:0]
-    rules = inv.finding("alert_rules") or []
-    threshold = next((float(r["threshold"]) for r in rules if r.get("signal") == "error_ratio"), None)
-    if threshold is None and len(base) and len(after):
-        threshold = float((base.max() + after.median()) / 2)
+    threshold, note = error_ratio_threshold(
+        base, after, inv.finding("alert_rules") or [], inv.finding("alert_rules_skipped") or [],
+        float(inv.incident.thresholds["error_ratio_p1"]))
     return RegressionSignature(
         incident_id=inv.incident.id, service=inv.incident.service["name"], template=template,
         failing_lines=failing, healthy_lines=healthy, metric="error_ratio" if threshold is not None else None,
         threshold=threshold, direction="up", baseline_values=list(base.dropna().to_numpy()[-200:]),
-        incident_values=list(after.dropna().to_numpy()[:200]), resilience_checks=resilience_checks(inv))
+        incident_values=list(after.dropna().to_numpy()[:200]), resilience_checks=resilience_checks(inv),
+        threshold_note=note)
+
+
+def error_ratio_threshold(base: pd.Series, after: pd.Series, rules: list[dict[str, Any]], skipped: list[str],
+                          ceiling: float) -> tuple[float | None, str]:
+    """The error-ratio threshold of the generated test and where it comes from, relative to step 07's ceiling
+    (thresholds.error_ratio_p1) and step 10's rule: step 10's error-ratio rule when there is one, else midway
+    between the pre-onset maximum and the incident median, rounded to the fewest digits that still separate them."""
+    from ..analysis.regression import round_threshold
+
+    rule = next((r for r in rules if r.get("signal") == "error_ratio"), None)
+    if rule is not None:
+        return float(rule["threshold"]), (
+            f"error_ratio threshold {float(rule['threshold']):g}: step 10's alert rule {rule.get('alert')} "
+            f"({rule.get('explanation', '')}); step 07's canary ceiling (thresholds.error_ratio_p1) is {ceiling:g}.")
+    base, after = base.dropna(), after.dropna()
+    if base.empty or after.empty:
+        return None, ""
+    top, level = float(base.max()), float(after.median())
+    threshold = round_threshold((top + level) / 2, top, level)
+    why = next((f" Step 10 derived no error-ratio rule: {r.removeprefix('error_ratio: ')}." for r in skipped
+                if r.startswith("error_ratio")), " Step 10 derived no error-ratio rule.")
+    return threshold, (
+        f"error_ratio threshold {threshold:g}: midway between the pre-onset maximum {top:.3g} and the incident "
+        f"median {level:.3g} (after the onset), rounded.{why} Step 07's canary ceiling (thresholds.error_ratio_p1) "
+        f"is {ceiling:g}; this test checks that the recorded baseline stays below the threshold and the incident "
+        "crosses it.")
 
 
 def resilience_checks(inv: Investigation) -> list[str]:
@@ -63,12 +92,15 @@ def test_file(inv: Investigation) -> Answer:
     from ..analysis.regression import generate_regression_tests
 
     ans = Answer("The incident's signature as a pytest file")
+    sig = signature(inv)
     try:
-        text = generate_regression_tests(signature(inv))
+        text = generate_regression_tests(sig)
     except ValueError as exc:
         return ans.lack(str(exc))
     write_text(inv.run_dir / TEST_FILE, text)
     ans.say(f"Written to {TEST_FILE} in the run. Copy it into the service's test suite.")
+    if sig.threshold_note:
+        ans.say(f"Threshold: {sig.threshold_note}")
     ans.code = text
     return ans
 

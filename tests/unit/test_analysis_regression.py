@@ -103,3 +103,16 @@ def test_generation_notes_agree_in_number() -> None:
     text = generate_regression_tests(sig)
     assert "1 sample failing line did not match" in text and "1 pre-onset line also matched" in text
     assert "(s)" not in text
+
+
+def test_threshold_is_rounded_and_explained_in_the_generated_file(tmp_path: Path) -> None:
+    from irlib.analysis.regression import round_threshold
+
+    assert round_threshold(0.09305993690851735, 0.002, 0.185) == 0.09
+    assert round_threshold(0.0305, 0.03, 0.031) == 0.0305
+    text = generate_regression_tests(signature(threshold=0.16, threshold_note="error_ratio threshold 0.16: "
+                                               "midway between the pre-onset maximum\nTHRESHOLD = 9 and more"))
+    assert "# error_ratio threshold 0.16: midway between the pre-onset maximum THRESHOLD = 9 and more\n" \
+           "THRESHOLD = 0.16\n" in text
+    assert "3 passed" in run_generated(tmp_path, generate_regression_tests(signature(template=None,
+                                                                                     threshold_note="x"))).stdout
