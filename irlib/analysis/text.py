@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_ISO_UTC = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:\+00:00|Z)")
 
 
 def md_escape(value: object) -> str:
@@ -41,3 +42,9 @@ def fmt_duration(seconds: float | None) -> str:
     if minutes:
         return f"{sign}{minutes} min {secs:02d} s" if secs else f"{sign}{minutes} min"
     return f"{sign}{secs} s"
+
+
+def readable_times(text: str) -> str:
+    """``text`` with every ISO 8601 UTC timestamp (``2026-12-03T17:13:16.865000+00:00``) written the way the
+    report writes times in sentences: ``2026-12-03 17:13:16 UTC``."""
+    return _ISO_UTC.sub(r"\1 \2 UTC", text)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analysis.text import readable_times
 from ..frames import conform
 from ..investigation import Investigation
 from ..summary import onset_text
@@ -52,7 +53,7 @@ def _onset(inv: Investigation) -> dict[str, Any]:
     est = combine_onsets(signals, agree_within=agreement_window(inv), directions={name: "up" for name in signals},
                          min_relative=JITTER_FLOOR)
     value = {"time": est.time.isoformat() if est.time is not None else None, "confidence": est.confidence,
-             "signals": list(est.agreeing), "explanation": est.explanation,
+             "signals": list(est.agreeing), "explanation": readable_times(est.explanation),
              "per_signal": {k: (v.isoformat() if v is not None else None) for k, v in est.per_signal.items()}}
     if inv.step == "01":
         inv.record("onset", value, summary=onset_text(value))

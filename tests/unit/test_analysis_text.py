@@ -22,3 +22,13 @@ def test_md_escape_entities_and_syntax() -> None:
 def test_md_table_escapes_cells_and_keeps_rows() -> None:
     table = md_table([["a|b", "<x>"], ["line\nbreak", None]], ["one", "two"])
     assert table.splitlines() == ["| one | two |", "|---|---|", "| a\\|b | &lt;x&gt; |", "| line break |  |"]
+
+
+def test_readable_times_rewrites_iso_utc_timestamps_in_sentences() -> None:
+    from irlib.analysis.text import readable_times
+
+    text = "2 of the 4 signals changed within 2 min of 2026-12-03T17:13:16.865000+00:00: error_ratio"
+    assert readable_times(text) == "2 of the 4 signals changed within 2 min of 2026-12-03 17:13:16 UTC: error_ratio"
+    assert readable_times("at 2026-12-03T17:13:16Z and 2026-12-03T17:14:00+00:00") == (
+        "at 2026-12-03 17:13:16 UTC and 2026-12-03 17:14:00 UTC")
+    assert readable_times("version 2026-12-03 build") == "version 2026-12-03 build"
