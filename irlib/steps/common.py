@@ -113,7 +113,7 @@ def snapshot(inv: Investigation) -> Answer:
             gap(inv, "kubernetes", "pod_logs", namespace=inv.incident.namespace, selector=inv.incident.selector,
                 start=w.start, end=w.end)]
     for what, frame in got.items():
-        ans.say(f"{what}: {len(frame)} rows captured.")
+        ans.say(f"{what}: {counted(len(frame), 'row')} captured.")
     for reason in filter(None, gaps):
         ans.lack(reason)
     return ans

@@ -71,8 +71,18 @@ def pods(inv: Investigation) -> Answer:
     per_pod = frame.groupby("pod").agg(ready=("pod_ready", "first"), restarts=("restarts", "sum"),
                                        waiting=("waiting_reason", "first")).reset_index()
     ready = int(per_pod["ready"].fillna(False).astype(bool).sum())
-    ans.say(f"{ready} of {len(per_pod)} pods ready; {int(per_pod['restarts'].fillna(0).sum())} restarts in total.")
+    ans.say(pods_ready_text(ready, len(per_pod), int(per_pod["restarts"].fillna(0).sum())) + ".")
     return ans.table("Pods", per_pod)
+
+
+def pods_ready_text(ready: int, total: int, restarts: int) -> str:
+    """``3 of 4 pods ready; 1 restart in total`` (as step 01 words it: "of 1 pods")."""
+    return f"{ready} of {total} pods ready; {common.counted(restarts, 'restart')} in total"
+
+
+def check_result_text(result_rows: object, value: object) -> str:
+    """What a consistency check returned: ``1 row; value 0``."""
+    return f"{common.counted(int(result_rows), 'row')}; value {value}"  # type: ignore[call-overload]
 
 
 def backlog(inv: Investigation) -> Answer:
@@ -108,11 +118,11 @@ def consistency(inv: Investigation) -> Answer:
         else:
             row = frame.iloc[0]
             rows.append({"check": check["name"], "passed": bool(row["passed"]),
-                         "result": f"{row['result_rows']} row(s); value {row['value']}"})
+                         "result": check_result_text(row["result_rows"], row["value"])})
     failed = [r["check"] for r in rows if r["passed"] is False]
     not_run = [r["check"] for r in rows if r["passed"] is None]
     passed = len(rows) - len(failed) - len(not_run)
-    verdict = f"{passed} of {len(rows)} checks pass" + (f"; failing: {', '.join(failed)}" if failed else "") + \
+    verdict = f"{passed} of {common.counted(len(rows), 'check')} " + ("passes" if len(rows) == 1 else "pass") + (f"; failing: {', '.join(failed)}" if failed else "") + \
         (f"; could not run: {', '.join(not_run)}" if not_run else "")
     ans.say(verdict + ".")
     inv.record("consistency", rows, summary=verdict)

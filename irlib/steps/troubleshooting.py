@@ -21,12 +21,13 @@ def error_logs(inv: Investigation) -> Answer:
         return ans.lack("no log records: " + (_logs_gap(inv) or "no log source configured and no container logs"))
     top = top_errors(records, limit=15)
     if top.empty:
-        ans.say(f"{len(records)} log records, none at WARN level or above.")
+        ans.say(f"{common.counted(len(records), 'log record')}, none at WARN level or above.")
         inv.record("top_error_template", {"template": None, "count": 0, "level": ""},
                    summary="no error or warning in the logs")
         return ans
     first = top.iloc[0]
-    ans.say(f"{len(records)} log records; the most frequent error template ({int(first['count'])} times): "
+    ans.say(f"{common.counted(len(records), 'log record')}; the most frequent error template "
+            f"({_times(int(first['count']))}): "
             f"{first['template']}")
     inv.record("top_error_template", {"template": str(first["template"]), "count": int(first["count"]),
                                       "level": str(first.get("level", ""))}, summary=str(first["template"]))
@@ -35,6 +36,10 @@ def error_logs(inv: Investigation) -> Answer:
     ans.figures.append(counts_chart(counts, time_col="timestamp", group_col="template_id", value_col="count",
                                     onset=facts.onset_time(inv), title="Top error templates per minute"))
     return ans.table("Top errors and warnings", top)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _logs_gap(inv: Investigation) -> str:

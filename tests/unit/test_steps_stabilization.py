@@ -46,3 +46,12 @@ def test_impact_text_without_a_finding_says_so() -> None:
 
     assert common.impact_text(None) == "not assessed yet (step 01 recorded no impact)"
     assert common.impact_text({"affected_fraction": None}) == "not measured yet (no request metrics)"
+
+
+def test_pod_and_check_sentences_agree_in_number() -> None:
+    from irlib.steps import stabilization
+
+    assert stabilization.pods_ready_text(1, 1, 1) == "1 of 1 pods ready; 1 restart in total"
+    assert stabilization.pods_ready_text(1, 2, 5) == "1 of 2 pods ready; 5 restarts in total"
+    assert stabilization.check_result_text(1, 0) == "1 row; value 0"
+    assert stabilization.check_result_text(3, 2) == "3 rows; value 2"
