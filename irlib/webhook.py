@@ -7,7 +7,8 @@ declares an incident: its id comes from the group key's hash and the first alert
 ``irlib.runner.run_incident``.  Alertmanager repeats notifications (``repeat_interval``, new alerts in the group):
 the incident directory is created atomically, so a repeat for the same group and start never starts a second run.
 A *resolved* notification is recorded as ``resolved.json`` in the incident's directory (for the timeline).
-Malformed or oversized payloads get a 4xx answer and change nothing.
+Malformed, oversized or short (fewer bytes than ``Content-Length``) payloads get a 4xx answer and change nothing.
+The template is validated at startup as ``irlib run`` validates a params file (:func:`validate_template`).
 
 The pure parts (:func:`parse_alertmanager_payload`, :func:`declare_incident`, :func:`incident_id_of`) need no server.
 """
@@ -556,12 +557,19 @@ def load_template(path: Path) -> dict[str, Any]:
     if not Path(path).is_file():
         raise ParameterError("template not found; give the path of a params YAML (sources:, service:)",
                              path=str(path))
+    from .incident import DuplicateKey, _UniqueKeyLoader
+
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}  # noqa: S506
+    except DuplicateKey as exc:
+        raise ParameterError(f"appears twice (line {exc.line}); YAML would silently keep only the last one",
+                             path=str(path), key=exc.key) from exc
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         raise ParameterError(f"cannot read the template: {exc}", path=str(path)) from exc
     if not isinstance(data, dict):
         raise ParameterError("expected a mapping (sources:, service: ...)", path=str(path))
+    if not isinstance(data.get("service") or {}, dict):
+        raise ParameterError("expected a mapping (name:, namespace:, selector: ...)", path=str(path), key="service")
     base = Path(path).resolve().parent
     sources = data.get("sources") or {}
     if not isinstance(sources, dict):

@@ -139,3 +139,15 @@ def test_launch_job_names_are_unique_and_valid(tmp_path: Path, incident_dir: str
         assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name), name
         if suffix:
             assert name.endswith(suffix.group(0)), name
+
+
+@pytest.mark.parametrize("text, key", [
+    (TEMPLATE + "service: {name: payments}\n", "'service'"),
+    ("service: orders\n", "'service'"),
+    ("sources: [1]\n", "'sources'"),
+])
+def test_template_duplicate_or_misshapen_keys_stop_at_startup(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              text: str, key: str) -> None:
+    code, err = run_main(capsys, "--template", str(template(tmp_path, text)), "--port", "0")
+    assert code == 2
+    assert_one_line(err, "template.yaml", key)
