@@ -8,8 +8,10 @@ For each input: records and lines read, the detected (or given) format, times th
 level, the most frequent templates and the error classes.  Examples are redacted as evidence is (tokens, passwords,
 keys).  Text output shows control characters as \\xNN and cuts long templates; JSON keeps up to 4,096 characters of
 each.  Warnings (empty input, a file that looks binary, lines with bytes invalid in the encoding) head the report
-and go to standard error.  Exit status: 0 done; 2 an input cannot be read or an option is wrong (the other inputs
-are still analysed).
+and go to standard error.  An input that looks binary gets its counts only: its templates, error classes and
+examples would be noise (bytes read as text), so none are shown (``--json``: ``looks_binary: true`` and empty
+lists).  Exit status: 0 done; 1 an input looks binary, not a text log; 2 an input cannot be read or an option is
+wrong (the other inputs are still analysed; the highest status wins).
 """
 from __future__ import annotations
 
@@ -34,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="irlib logs", description="Templates, levels and error classes of log files or standard input ('-'), "
         "read in bounded memory (plain or gzip; text, JSON lines, logfmt, access logs...).",
-        epilog="Examples and templates are redacted (tokens, passwords, keys). Exit status: 0 done; 2 an input cannot "
-        "be read or an option is wrong (the other inputs are still analysed).")
+        epilog="Examples and templates are redacted (tokens, passwords, keys). An input that looks binary gets its "
+        "counts and a warning, no templates or error classes. Exit status: 0 done; 1 an input looks binary, not a "
+        "text log; 2 an input cannot be read or an option is wrong (the other inputs are still analysed; the "
+        "highest status wins).")
     parser.add_argument("inputs", nargs="+", metavar="FILE", help="log file (plain or gzip), or - for standard input")
     parser.add_argument("--format", default=None, help="log format when detection is not wanted "
                         "(generic, syslog, glog, json, logfmt, access, docker, plain, ...)")
@@ -107,6 +111,8 @@ def _analyse_inputs(args: argparse.Namespace, reference: pd.Timestamp) -> int:
         for warning in out["warnings"]:
             print(f"irlib logs: {name}: {warning}", file=sys.stderr)
         print(json.dumps(out, ensure_ascii=False) if args.json else summary_text(out), flush=True)
+        if out["looks_binary"]:
+            status = max(status, 1)
     return status
 
 
@@ -125,12 +131,14 @@ def _analyse_one(name: str, options: dict[str, Any]) -> LogSummary:
 
 
 def summary_dict(name: str, summary: LogSummary, top: int, redactor: Redactor) -> dict[str, Any]:
-    """What ``irlib logs`` reports for one input, as plain JSON-ready values (examples redacted)."""
-    templates = redactor.frame(summary.templates().head(top))
-    errors = redactor.frame(summary.error_classes().head(top))
+    """What ``irlib logs`` reports for one input, as plain JSON-ready values (examples redacted).  An input that
+    looks binary gets its counts only: no templates or error classes (they would be bytes read as text)."""
+    binary = bool(summary.looks_binary)
+    templates = pd.DataFrame() if binary else redactor.frame(summary.templates().head(top))
+    errors = pd.DataFrame() if binary else redactor.frame(summary.error_classes().head(top))
     return {"input": name, "records": summary.records, "lines": summary.lines, "format": summary.format,
             "unparsed_times": summary.unparsed_times, "undecodable_lines": summary.undecodable_lines,
-            "looks_binary": summary.looks_binary, "warnings": warnings(summary),
+            "looks_binary": binary, "warnings": warnings(summary),
             "levels": dict(sorted(summary.levels.items())), "templates": _rows(templates),
             "error_classes": _rows(errors)}
 
@@ -142,12 +150,18 @@ def warnings(summary: LogSummary) -> list[str]:
         return ["empty input: no lines"]
     out = []
     if summary.looks_binary:
-        out.append("the input looks binary (NUL or control bytes), not a text log: its templates and classes are "
-                   "noise; give the log file itself (or --encoding if it is UTF-16/UTF-32 text)")
+        out.append("the input looks binary (NUL or control bytes), not a text log: its templates and error classes "
+                   "would be noise and are not shown; give the log file itself (or --encoding if it is UTF-16/UTF-32 "
+                   "text)")
     if summary.undecodable_lines:
-        out.append(f"{summary.undecodable_lines} of {summary.lines} lines had bytes not valid in the encoding "
-                   "(read as U+FFFD); give --encoding if the log is not UTF-8")
+        out.append(f"{summary.undecodable_lines} of {_count(summary.lines, 'line')} had bytes not valid in the "
+                   "encoding (read as U+FFFD); give --encoding if the log is not UTF-8")
     return out
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 line``, ``5 lines``."""
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -174,10 +188,13 @@ def summary_text(out: dict[str, Any]) -> str:
     if not out["lines"]:
         return f"== {out['input']}: empty input: no lines\n"
     levels = ", ".join(f"{level or '(none)'} {count}" for level, count in out["levels"].items()) or "none"
-    lines = [f"== {out['input']}: {out['records']} records in {out['lines']} lines, format {out['format'] or '?'}, "
-             f"{out['unparsed_times']} without a readable time"]
+    lines = [f"== {out['input']}: {_count(out['records'], 'record')} in {_count(out['lines'], 'line')}, format "
+             f"{out['format'] or '?'}, {out['unparsed_times']} without a readable time"]
     lines += [f"warning: {_shown(w, 400)}" for w in out.get("warnings", [])]
-    lines += [f"levels: {levels}", "", "top templates:"]
+    lines += [f"levels: {levels}"]
+    if out.get("looks_binary"):
+        return "\n".join([*lines, "templates and error classes: not shown (the input looks binary)"]) + "\n"
+    lines += ["", "top templates:"]
     lines += [f"{row['count']:>10}  {row['level'] or '-':5}  {_shown(row['template'], SHOWN_TEXT_MAX)}"
               for row in out["templates"]] or [
         "  (none)"]

@@ -61,7 +61,8 @@ def test_bad_options_exit_2_with_a_message(args: list[str], words: str, capsys: 
 
 def test_logs_without_any_time_and_hostile_bytes_are_reported_not_crashed(tmp_path: Path) -> None:
     log = tmp_path / "plain.log"
-    log.write_bytes(b"hello world\nbell\x07 and back\x08\x08XX\n" + bytes(range(256)) + b"\n")
+    log.write_bytes(b"hello world\nbell\x07 and back\x08\x08XX\nthen every byte but NUL (so it is text): "
+                    + bytes(range(1, 256)) + b"\n")
     done = _irlib_logs(["--top", "5", str(log)])
     assert done.returncode == 0, done.stderr
     text = done.stdout.decode()
@@ -95,9 +96,15 @@ def test_binary_input_and_undecodable_lines_are_warned_about(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     elf = tmp_path / "app"
     elf.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x03\x00>\x00\x01\x00\x00\x00" + bytes(range(256)) * 40)
-    assert main(["logs", str(elf)]) == 0
+    assert main(["logs", str(elf)]) == 1
     done = capsys.readouterr()
     assert "looks binary" in done.out and "looks binary" in done.err
+    assert "top templates:" not in done.out and "\nerror classes:" not in done.out and "\\x00" not in done.out
+    assert "41 records in 41 lines" in done.out and "not shown" in done.out
+    assert main(["logs", "--json", str(elf)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["looks_binary"] is True and out["templates"] == [] and out["error_classes"] == []
+    assert out["records"] == out["lines"] == 41
     latin = tmp_path / "latin1.log"
     latin.write_bytes(b"2026-12-04 10:00:00 INFO caf\xe9 opened\n2026-12-04 10:00:01 INFO ok\n"
                       b"2026-12-04 10:00:02 ERROR na\xefve failure\n")
@@ -141,3 +148,36 @@ def test_openssh_lowercase_level_after_the_syslog_header(tmp_path: Path, capsys:
     assert out["format"] == "syslog" and out["levels"] == {"": 1, "ERROR": 1, "FATAL": 1, "WARN": 1}
     templates = {row["level"]: row["template"] for row in out["templates"]}
     assert templates["ERROR"].startswith("error: maximum authentication attempts exceeded")  # message kept whole
+
+
+def test_a_real_executable_gives_counts_and_a_warning_only(capsys: pytest.CaptureFixture[str]) -> None:
+    binary = Path(sys.executable).resolve()
+    assert main(["logs", str(binary)]) == 1
+    done = capsys.readouterr()
+    assert "looks binary" in done.err and "top templates" not in done.out and "levels:" in done.out
+    assert not any("\u3000" <= ch <= "\u9fff" for ch in done.out)  # no bytes read as UTF-16 CJK
+    text = Path(__file__)
+    assert main(["logs", str(binary), str(text)]) == 1  # a text input after it is still reported
+    assert "top templates" in capsys.readouterr().out
+    assert main(["logs", str(binary), str(text.parent / "missing.log")]) == 2  # the highest status wins
+
+
+def test_counts_are_singular_or_plural(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = tmp_path / "one.log"
+    one.write_text("2026-12-04 10:00:00 INFO started\n")
+    assert main(["logs", str(one)]) == 0
+    assert "1 record in 1 line, format" in capsys.readouterr().out
+    two = tmp_path / "two.log"
+    two.write_text("2026-12-04 10:00:00 INFO started\n2026-12-04 10:00:01 INFO ready\n")
+    assert main(["logs", str(two)]) == 0
+    assert "2 records in 2 lines, format" in capsys.readouterr().out
+    odd = tmp_path / "odd.log"
+    odd.write_bytes(b"2026-12-04 10:00:00 INFO caf\xe9\n")
+    assert main(["logs", "--json", str(odd)]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"][0].startswith("1 of 1 line had bytes")
+
+
+def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["logs", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 done; 1 an input looks binary" in text and "2 an input cannot be read" in text
