@@ -1,4 +1,5 @@
-"""Database analysis (pure): the blocking tree from (pid, blocked_by) pairs, and its chart.
+"""Database analysis (pure): the blocking tree from (pid, blocked_by) pairs, and its chart; which statements are
+monitoring's own (exporters reading catalog views) rather than the application's.
 
 A session may be blocked by several others (PostgreSQL's ``pg_blocking_pids`` also names sessions queued ahead of it);
 the tree keeps, for each waiter, the blocker nearest to a root (breadth-first from the root blockers), so every
@@ -7,6 +8,7 @@ cycle with no root (a deadlock not yet broken) get the lowest pid of the cycle a
 """
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -18,6 +20,13 @@ from matplotlib.figure import Figure
 
 from ..frames import conform
 from ..sources.sql_common import BLOCKING
+
+# Users that monitoring agents connect as, and relations only they read (catalog and statistics views).
+MONITORING_USER = re.compile(r"(?i)exporter|monitor|datadog|pmm|newrelic|zabbix|telegraf|nagios|rdsadmin")
+SYSTEM_RELATION = re.compile(r'(?i)^"?(?:pg_\w*|information_schema|performance_schema|mysql|sys)\b')
+# a relation after FROM/JOIN; a name followed by "(" is a function (generate_series(), EXTRACT(x FROM now()))
+_RELATION = re.compile(r'(?i)\b(?:from|join)\s+(?:only\s+)?("?[\w$]+"?(?:\."?[\w$]+"?)?)(?![\w$."])(?!\s*\()')
+_CATALOG_CALL = re.compile(r"(?i)\bpg_\w+\s*\(|\bversion\s*\(\)")
 
 ATTRIBUTES = ("lock_mode", "lock_type", "relation", "state", "user", "query", "wait_s", "xact_age_s")
 
@@ -188,3 +197,32 @@ def blocked_pairs(pairs: Iterable[tuple[int, int | None]]) -> pd.DataFrame:
             merged[int(blocker)] = merged.get(int(blocker), [])
             merged[int(pid)].append(int(blocker))
     return pd.DataFrame({"pid": list(merged), "blocked_by": [sorted(v) for v in merged.values()]})
+
+
+def is_monitoring_statement(query: object, user: object = None) -> bool:
+    """Whether a statement is monitoring's own: run by a monitoring user (:data:`MONITORING_USER`), a ``SHOW``, or
+    a read whose every relation is a catalog/statistics view (``pg_stat_*``, ``pg_database``, ``pg_settings``,
+    ``information_schema``, ``performance_schema``...) or that only calls catalog functions
+    (``pg_database_size()``, ``pg_is_in_recovery()``).  Writes and reads of any application table are not."""
+    if user is not None and not _isna(user) and MONITORING_USER.search(str(user)):
+        return True
+    text = "" if query is None or _isna(query) else str(query).strip()
+    head = text.split(None, 1)[0].upper() if text else ""
+    if head == "SHOW":
+        return True
+    if head not in ("SELECT", "WITH"):
+        return False
+    relations = _RELATION.findall(text)
+    if relations:
+        return all(SYSTEM_RELATION.search(r) for r in relations)
+    return bool(_CATALOG_CALL.search(text))
+
+
+def application_first(top: pd.DataFrame) -> pd.DataFrame:
+    """``top`` (top statements, costliest first) with an ``origin`` column ("application" or "monitoring") and
+    the application's statements ranked before monitoring's own, each group keeping its order."""
+    frame = top.copy()
+    monitoring = [is_monitoring_statement(q, u) for q, u in zip(frame["query"], frame.get("user", [None] * len(frame)))]
+    frame["origin"] = ["monitoring" if m else "application" for m in monitoring]
+    order = sorted(range(len(frame)), key=lambda i: monitoring[i])
+    return frame.iloc[order].reset_index(drop=True)

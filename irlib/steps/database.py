@@ -74,10 +74,11 @@ def slow_statements(inv: Investigation) -> Answer:
             ans.lack(f"{db}: " + (_gap(inv, "top_statements", database=db, by="total", limit=20)
                                   or "no statement statistics"))
         else:
-            first = top.iloc[0]
-            ans.say(f"{db}: the costliest statement ran {first['calls']} times for {first['total_s']:.1f} s in total "
-                    f"(mean {first['mean_s']:.3f} s).")
-            ans.table(f"{db}: top statements by total time", top)
+            from ..analysis.db import application_first
+
+            ranked = application_first(top)
+            ans.say(statements_sentence(db, ranked))
+            ans.table(f"{db}: top statements by total time, the application's first", ranked)
     return ans
 
 
@@ -132,3 +133,19 @@ def blocking_sentence(db: str, waiting: int, roots: list[object]) -> str:
     blockers = "root blocker" if len(roots) == 1 else "root blockers"
     return (f"{db}: {common.counted(waiting, 'session')} {verb} behind {blockers} "
             + ", ".join(f"pid {r}" for r in roots) + ".")
+
+
+def statements_sentence(db: str, ranked: pd.DataFrame) -> str:
+    """The costliest application statement, named, and how many of the top statements are monitoring's own
+    (``ranked`` from :func:`irlib.analysis.db.application_first`)."""
+    app = ranked[ranked["origin"] == "application"]
+    own = int((ranked["origin"] == "monitoring").sum())
+    noise = (f" {common.counted(own, 'statement')} of monitoring's own (exporters reading catalog views such as "
+             "pg_stat_*, pg_settings, pg_database_size) are listed after the application's.") if own else ""
+    if app.empty:
+        return f"{db}: only monitoring's own statements were recorded; no application statement.{noise}"
+    first = app.iloc[0]
+    text = " ".join(str(first["query"]).split())
+    text = text if len(text) <= 120 else text[:117] + "..."
+    return (f"{db}: the costliest application statement is {text} — {common.counted(int(first['calls']), 'call')}, "
+            f"{float(first['total_s']):.2f} s in total (mean {float(first['mean_s']):.4f} s).{noise}")
