@@ -58,8 +58,7 @@ def what_is_broken(inv: Investigation) -> Answer:
         ans.say(f"{ready} of {b['pods_total']} pods of {name} are ready; {pods_sentence(b)}.")
     if b["error_ratio_peak"] is not None:
         ans.say(f"Error ratio (5xx/all) peaked at {common.fmt_pct(b['error_ratio_peak'])}; latest "
-                f"{common.fmt_pct(b['error_ratio_now'])}. Peak p99 latency "
-                f"{b['latency_p99_peak_s'] if b['latency_p99_peak_s'] is None else round(b['latency_p99_peak_s'], 3)} s.")
+                f"{common.fmt_pct(b['error_ratio_now'])}. {latency_sentence(b['latency_p99_peak_s'])}")
     if b["alerts"]:
         ans.say("Alerts that fired in the window: " + ", ".join(b["alerts"]) + ".")
     for reason in (_pods_gap(inv), common.signal_gap(inv, "error_ratio")):
@@ -67,6 +66,13 @@ def what_is_broken(inv: Investigation) -> Answer:
             ans.lack(reason)
     inv.record("broken", b, summary=_broken_summary(b, name))
     return ans.table("Pods", pods_for_display(pod_summary(common.pods(inv))))
+
+
+def latency_sentence(peak_s: float | None) -> str:
+    """The peak p99 latency in ms (or s from 1 s), or that it was not measured."""
+    from ..analysis.recovery import value_text
+
+    return "p99 latency not measured." if peak_s is None else f"Peak p99 latency {value_text(peak_s, 'seconds')}."
 
 
 def pods_sentence(b: dict[str, Any]) -> str:

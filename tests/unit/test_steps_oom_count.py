@@ -36,3 +36,9 @@ def test_broken_summary_uses_the_event_count_and_plurals() -> None:
     assert assessment.pods_sentence({**b, "restarts": 1, "crash_looping": 1, "oom_text": "1 OOM kill"}) == (
         "their containers restarted once; 1 OOM kill; 1 container in CrashLoopBackOff")
     assert "(s)" not in assessment.pods_sentence(b)
+
+
+def test_peak_latency_reads_in_ms_or_says_it_was_not_measured() -> None:
+    assert assessment.latency_sentence(0.04655) == "Peak p99 latency 46.6 ms."
+    assert assessment.latency_sentence(2.5) == "Peak p99 latency 2.50 s."
+    assert assessment.latency_sentence(None) == "p99 latency not measured."
