@@ -386,14 +386,14 @@ def _validate_duration(value: Any, key: str, path: Path) -> str | float:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ParameterError(f"expected a duration such as 30s, 1m or 1h30m, got {_kind(value)}", path=str(path),
                              key=key)
+    shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}…"
     try:
         seconds = parse_duration(value)
     except ValueError:
-        raise ParameterError(f"{_kind(value)} is not a duration; write e.g. 15s, 1m, 1h30m (or a positive number "
-                             "of seconds)", path=str(path), key=key) from None
+        raise ParameterError(f"{shown} is not a duration; write e.g. 15s, 1m, 1h30m (or a positive number of "
+                             "seconds)", path=str(path), key=key) from None
     if seconds < MIN_DURATION_S:
-        raise ParameterError(f"{_kind(value)} is shorter than 1ms; write e.g. 15s, 1m or 1h30m", path=str(path),
-                             key=key)
+        raise ParameterError(f"{shown} is shorter than 1ms; write e.g. 15s, 1m or 1h30m", path=str(path), key=key)
     return value
 
 
