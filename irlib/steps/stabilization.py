@@ -72,7 +72,12 @@ def pods(inv: Investigation) -> Answer:
                                        waiting=("waiting_reason", "first")).reset_index()
     ready = int(per_pod["ready"].fillna(False).astype(bool).sum())
     ans.say(pods_ready_text(ready, len(per_pod), int(per_pod["restarts"].fillna(0).sum())) + ".")
-    return ans.table("Pods", per_pod)
+    return ans.table("Pods", pods_table(per_pod))
+
+
+def pods_table(per_pod: pd.DataFrame) -> pd.DataFrame:
+    """The per-pod table as the report writes it: readiness yes/no, no waiting reason as empty."""
+    return per_pod.assign(ready=per_pod["ready"].map(common.fmt_bool), waiting=per_pod["waiting"].fillna(""))
 
 
 def pods_ready_text(ready: int, total: int, restarts: int) -> str:

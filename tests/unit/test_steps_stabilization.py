@@ -55,3 +55,12 @@ def test_pod_and_check_sentences_agree_in_number() -> None:
     assert stabilization.pods_ready_text(1, 2, 5) == "1 of 2 pods ready; 5 restarts in total"
     assert stabilization.check_result_text(1, 0) == "1 row; value 0"
     assert stabilization.check_result_text(3, 2) == "3 rows; value 2"
+
+
+def test_pods_table_writes_readiness_as_yes_no() -> None:
+    from irlib.steps import stabilization
+
+    per_pod = pd.DataFrame({"pod": ["a", "b"], "ready": pd.array([True, None], dtype="boolean"), "restarts": [5, 0],
+                            "waiting": ["", None]})
+    table = stabilization.pods_table(per_pod)
+    assert table["ready"].tolist() == ["yes", "unknown"] and table["waiting"].tolist() == ["", ""]
