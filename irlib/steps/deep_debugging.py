@@ -78,7 +78,7 @@ def new_since_onset(inv: Investigation) -> Answer:
     table = new_since(records, onset)
     first = templates(records)[["template_id", "first_seen"]]
     shown = surging_table(table, first, onset, NEW_SINCE_TOLERANCE)
-    ans.say(f"Compared before and after the onset {common.fmt_ts(onset)}: {surging_sentence(table)}")
+    ans.say(f"Since the onset {common.fmt_ts(onset)}, {surging_sentence(table)}")
     new = table[table["is_new"].fillna(False).astype(bool)]
     inv.record("new_templates", table.head(10)[["template", "level", "after_count", "rate_ratio", "is_new"]],
                summary=f"{len(new)} new since the onset")
@@ -98,8 +98,8 @@ def surging_sentence(table: pd.DataFrame) -> str:
         parts.append(f"{doubled} at least doubled {'its' if doubled == 1 else 'their'} rate")
     if rose:
         parts.append(f"{rose} rose by less than double")
-    noun = common.counted(len(table), "template")
-    return f"{noun} new or surging since the onset: {', '.join(parts)}."
+    noun = common.counted(len(table), "template") + (" is" if len(table) == 1 else " are")
+    return f"{noun} new or surging: {', '.join(parts)}."
 
 
 def surging_table(table: pd.DataFrame, first_seen: pd.DataFrame, onset: pd.Timestamp,

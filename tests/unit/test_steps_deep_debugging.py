@@ -18,7 +18,7 @@ def _table() -> pd.DataFrame:
 
 
 def test_sentence_counts_add_up_to_the_rows() -> None:
-    assert surging_sentence(_table()) == "3 templates new or surging since the onset: 2 new, 1 at least doubled its rate."
+    assert surging_sentence(_table()) == "3 templates are new or surging: 2 new, 1 at least doubled its rate."
 
 
 def test_table_says_new_within_precision_instead_of_inf() -> None:
