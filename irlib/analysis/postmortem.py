@@ -190,6 +190,8 @@ def _derived_lessons(p: PostmortemInputs, t: ResponseTimes) -> tuple[list[str], 
     if missing:
         noun = "piece of evidence" if len(missing) == 1 else "pieces of evidence"
         wrong.append(f"{len(missing)} {noun} could not be collected (see below)")
+    elif p.missing_evidence:
+        well.append("every evidence gap was covered by another source")
     elif p.timeline is not None and not p.timeline.empty:
         well.append("all evidence sources answered and were archived")
     return well, wrong

@@ -110,3 +110,7 @@ def test_a_gap_another_source_covered_is_no_action_item() -> None:
     assert "postgres.sessions" in _section(text, "Action items")
     assert "1 piece of evidence could not be collected" in _section(text, "What didn't go well")
     assert "covered by another source" in _section(text, "Evidence gaps")
+    p.missing_evidence = [covered]
+    text = render_postmortem(p)
+    assert "every evidence gap was covered by another source" in _section(text, "What went well")
+    assert "all evidence sources answered" not in text
