@@ -33,11 +33,22 @@ def _shape(frame: pd.DataFrame, default_source: str) -> pd.DataFrame:
     if frame is None or frame.empty or "time" not in frame.columns:
         return conform(None, TIMELINE_SCHEMA)
     out = pd.DataFrame({"time": frame["time"]})
-    out["title"] = frame["title"] if "title" in frame.columns else frame.get("name", pd.Series("", index=frame.index))
     out["kind"] = frame["kind"] if "kind" in frame.columns else "event"
+    out["title"] = frame["title"] if "title" in frame.columns else _change_titles(frame)
     out["source"] = frame["source"] if "source" in frame.columns else default_source
     out["detail"] = frame["detail"] if "detail" in frame.columns else ""
     return conform(out, TIMELINE_SCHEMA)
+
+
+def _change_titles(frame: pd.DataFrame) -> pd.Series:
+    """Titles of a changes frame: its ``name``, and for a scaling or cluster event what it did (the event message),
+    so a new ReplicaSet's scale-up and the old one's scale-down at the same second stay two entries."""
+    names = frame.get("name", pd.Series("", index=frame.index)).fillna("").astype(str)
+    if "detail" not in frame.columns or "kind" not in frame.columns:
+        return names
+    detail = frame["detail"].fillna("").astype(str).str.strip()
+    says = frame["kind"].isin(["scaling", "event"]) & (detail != "")
+    return names.where(~says, names + ": " + detail)
 
 
 def merge_timeline(*frames: pd.DataFrame | None) -> pd.DataFrame:

@@ -44,3 +44,17 @@ def test_duplicates_are_kept_once_and_empty_inputs_work() -> None:
 def test_chart() -> None:
     assert isinstance(timeline_chart(entries()), Figure)
     assert isinstance(timeline_chart(merge_timeline()), Figure)
+
+
+def test_scale_up_and_down_at_the_same_second_stay_two_entries() -> None:
+    from irlib.analysis.suspects import changes_from_events
+
+    at = pd.Timestamp("2026-03-01T11:12:39Z")
+    events = pd.DataFrame({"time": [at, at], "type": ["Normal"] * 2, "reason": ["ScalingReplicaSet"] * 2,
+                           "object_kind": ["Deployment"] * 2, "object_name": ["orders"] * 2,
+                           "message": ["Scaled up replica set orders-b to 1", "Scaled down replica set orders-a to 0"],
+                           "count": [1, 1]})
+    merged = merge_timeline(changes_from_events(events, "orders"))
+    assert len(merged) == 2
+    assert any(t.endswith(": Scaled up replica set orders-b to 1") for t in merged["title"])
+    assert any(t.endswith(": Scaled down replica set orders-a to 0") for t in merged["title"])
