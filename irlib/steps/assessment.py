@@ -251,9 +251,11 @@ def status_update(inv: Investigation) -> Answer:
     action = (f"investigating {suspects[0]['name']} as the likely trigger" if suspects else
               "investigating; no recent change identified")
     internal = internal_update(incident_id=inv.incident.id, title=inv.incident.title, severity=sev,
-                               status="investigating", impact=impact_text, current_action=action, as_of=inv.incident.declared_at,
+                               status="investigating", impact=impact_text, current_action=action,
+                               as_of=inv.incident.declared_at,
                                onset=onset, commander=inv.incident.raw.get("incident", {}).get("commander"))
-    public = status_page_text(service=inv.incident.service["name"], status="investigating", as_of=inv.incident.declared_at,
+    public = status_page_text(service=inv.incident.service["name"], status="investigating",
+                              as_of=inv.incident.declared_at,
                               severity=sev, user_impact="Some requests are failing")
     inv.record("status_update", {"internal": internal, "public": public},
                summary=f"first update drafted ({sev.level}, investigating)")

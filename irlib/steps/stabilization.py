@@ -80,6 +80,14 @@ def pods_table(per_pod: pd.DataFrame) -> pd.DataFrame:
     return per_pod.assign(ready=per_pod["ready"].map(common.fmt_bool), waiting=per_pod["waiting"].fillna(""))
 
 
+def checks_verdict(total: int, failed: list[str], not_run: list[str]) -> str:
+    """``2 of 3 checks pass; failing: x`` (``1 of 1 check passes``), naming the failing and unrun checks."""
+    passed = total - len(failed) - len(not_run)
+    verdict = f"{passed} of {common.counted(total, 'check')} " + ("passes" if total == 1 else "pass")
+    verdict += f"; failing: {', '.join(failed)}" if failed else ""
+    return verdict + (f"; could not run: {', '.join(not_run)}" if not_run else "")
+
+
 def pods_ready_text(ready: int, total: int, restarts: int) -> str:
     """``3 of 4 pods ready; 1 restart in total`` (as step 01 words it: "of 1 pods")."""
     return f"{ready} of {total} pods ready; {common.counted(restarts, 'restart')} in total"
@@ -126,9 +134,7 @@ def consistency(inv: Investigation) -> Answer:
                          "result": check_result_text(row["result_rows"], row["value"])})
     failed = [r["check"] for r in rows if r["passed"] is False]
     not_run = [r["check"] for r in rows if r["passed"] is None]
-    passed = len(rows) - len(failed) - len(not_run)
-    verdict = f"{passed} of {common.counted(len(rows), 'check')} " + ("passes" if len(rows) == 1 else "pass") + (f"; failing: {', '.join(failed)}" if failed else "") + \
-        (f"; could not run: {', '.join(not_run)}" if not_run else "")
+    verdict = checks_verdict(len(rows), failed, not_run)
     ans.say(verdict + ".")
     inv.record("consistency", rows, summary=verdict)
     return ans.table("Checks", pd.DataFrame(rows))

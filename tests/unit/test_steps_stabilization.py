@@ -64,3 +64,11 @@ def test_pods_table_writes_readiness_as_yes_no() -> None:
                             "waiting": ["", None]})
     table = stabilization.pods_table(per_pod)
     assert table["ready"].tolist() == ["yes", "unknown"] and table["waiting"].tolist() == ["", ""]
+
+
+def test_checks_verdict_agrees_in_number_and_names_failures() -> None:
+    from irlib.steps import stabilization
+
+    assert stabilization.checks_verdict(1, [], []) == "1 of 1 check passes"
+    assert stabilization.checks_verdict(3, ["ledger"], ["dupes"]) == (
+        "1 of 3 checks pass; failing: ledger; could not run: dupes")
