@@ -64,6 +64,15 @@ SOURCE_LOG: dict[str, Any] = {
 }
 SOURCE_GIT: dict[str, Any] = {"repo": (_PATH, True), "path": (_STR, False)}
 
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "error_ratio_p0": 0.5,      # at or above: effectively an outage
+    "error_ratio_p1": 0.05,     # at or above: major degradation
+    "availability_p0": 0.5,     # ready replicas fraction at or below: outage
+    "latency_p99_s": 1.0,       # p99 above this is degraded
+    "users_affected_p1": 0.1,   # fraction of users/requests affected for P1
+    "lookback_min": 120,        # suspects look-back before the onset
+}
+
 SPEC: dict[str, Any] = {
     "incident": ({
         "id": (_STR, True),
@@ -91,7 +100,7 @@ SPEC: dict[str, Any] = {
         "logs": ([SOURCE_LOG], False),
         "git": (SOURCE_GIT, False),
     }, False),
-    "thresholds": ("map:number", False),
+    "thresholds": ({name: (_NUM, False) for name in DEFAULT_THRESHOLDS}, False),
     "severity_override": (_STR, False),
     "checks": ([{"name": (_STR, True), "database": (_STR, True), "sql": (_STR, True),
                  "expect": (_STR, False)}], False),
@@ -108,15 +117,6 @@ MIN_DURATION_S = 0.001          # sources and PostgreSQL round to milliseconds: 
 MAX_TIMEOUT_S = 2_147_483       # PostgreSQL's largest statement/lock timeout (2^31 - 1 ms, about 24 days)
 MAX_LOOKBACK_MIN = 525_600      # a year before the onset
 RATIO_THRESHOLDS = ("error_ratio_p0", "error_ratio_p1", "availability_p0", "users_affected_p1")
-
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "error_ratio_p0": 0.5,      # at or above: effectively an outage
-    "error_ratio_p1": 0.05,     # at or above: major degradation
-    "availability_p0": 0.5,     # ready replicas fraction at or below: outage
-    "latency_p99_s": 1.0,       # p99 above this is degraded
-    "users_affected_p1": 0.1,   # fraction of users/requests affected for P1
-    "lookback_min": 120,        # suspects look-back before the onset
-}
 
 
 @dataclass(frozen=True)

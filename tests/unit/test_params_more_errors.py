@@ -28,6 +28,7 @@ CASES = {
                        "service.users_total"),
     "ratio above 1": (GOOD + "thresholds: {error_ratio_p0: 5}\n", "thresholds.error_ratio_p0"),
     "p0 below p1": (GOOD + "thresholds: {error_ratio_p0: 0.01, error_ratio_p1: 0.2}\n", "thresholds.error_ratio_p0"),
+    "threshold name with a typo": (GOOD + "thresholds: {lookback_mins: 30}\n", "thresholds.lookback_mins"),
     "check on an undeclared database": (
         GOOD + "checks: [{name: orphans, database: nope, sql: 'SELECT 1'}]\n", "checks[0].database"),
     "zero notebook timeout": (GOOD + "limits: {notebook_timeout_s: 0}\n", "limits.notebook_timeout_s"),
