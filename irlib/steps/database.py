@@ -59,8 +59,9 @@ def blocking(inv: Investigation) -> Answer:
         ans.say(blocking_sentence(db, len(tree) - len(roots), roots))
         ans.figures.append(blocking_tree_chart(tree, title=f"{db}: blocking tree (root blockers on the left)"))
         ans.table(f"{db}: blocking tree", tree)
-    inv.record("db_root_blockers", roots_found, summary="; ".join(f"{db}: root {'pid' if len(r) == 1 else 'pids'} {', '.join(map(str, r))}"
-                                                              for db, r in roots_found.items()) or "no blocking")
+    inv.record("db_root_blockers", roots_found, summary="; ".join(
+        f"{db}: root {'pid' if len(r) == 1 else 'pids'} {', '.join(map(str, r))}" for db, r in roots_found.items())
+        or "no blocking")
     return ans
 
 

@@ -144,9 +144,9 @@ def reproduction(inv: Investigation) -> Answer:
         oom = pods[pods["last_reason"] == "OOMKilled"]
         if len(oom):
             limit = oom["memory_limit"].dropna()
-            rows.append(("failure condition", f"{common.counted(len(oom), 'container')} OOMKilled (exit code 137) at a memory "
-                         f"limit of {limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else
-                         f"{common.counted(len(oom), 'container')} OOMKilled"))
+            killed = f"{common.counted(len(oom), 'container')} OOMKilled"
+            rows.append(("failure condition", f"{killed} (exit code 137) at a memory limit of "
+                         f"{limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else killed))
     top = inv.finding("top_error_template")
     if top and top.get("template"):
         rows.append(("signature", str(top.get("template"))))

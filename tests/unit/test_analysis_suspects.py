@@ -135,7 +135,8 @@ def test_scale_up_and_scale_down_of_one_deployment_read_apart() -> None:
     events = pd.DataFrame({"time": [ts("11:14:00"), ts("11:14:20")], "type": ["Normal", "Normal"],
                            "reason": ["ScalingReplicaSet"] * 2, "object_kind": ["Deployment"] * 2,
                            "object_name": ["orders"] * 2,
-                           "message": ["Scaled up replica set orders-7d to 1", "Scaled down replica set orders-5c to 0"],
+                           "message": ["Scaled up replica set orders-7d to 1",
+                                       "Scaled down replica set orders-5c to 0"],
                            "count": [1, 1]})
     suspects = rank_suspects(changes_from_events(events, "orders"), ONSET, "120min", "orders")
     reasons = list(suspects["reason"])
