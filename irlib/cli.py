@@ -97,7 +97,7 @@ def _run(params: Path, *, steps: str, replay: str, jobs: int, reports: str, time
                           timeout_s=timeout or None)
     failed = [n for n, status in result.steps if status != "ok"]
     if failed:
-        print(f"irlib: step(s) {', '.join(failed)} failed; the report shows where", file=sys.stderr)
+        print(f"irlib: {'step' if len(failed) == 1 else 'steps'} {', '.join(failed)} failed; the report shows where", file=sys.stderr)
     print(f"manifest hash: {result.manifest_hash}", file=sys.stderr)
     print(result.index_html)
     return result.exit_code

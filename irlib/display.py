@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from .analysis.text import counted
+
 MAX_TABLE_ROWS = 40
 MAX_CELL_CHARS = 2000
 
@@ -71,7 +73,7 @@ class Answer:
         lines += [f"  MISSING: {m}" for m in self.missing]
         lines += [f"  {t}" for t in self.text]
         lines += [f"  [table] {t.title}: {len(t.frame)} rows" for t in self.tables]
-        lines += [f"  [figure] {len(self.figures)} chart(s)"] if self.figures else []
+        lines += [f"  [figure] {counted(len(self.figures), 'chart')}"] if self.figures else []
         return "\n".join(lines)
 
 

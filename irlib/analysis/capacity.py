@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..frames import UTC_TS, conform
+from .text import counted
 
 RESET_DROP = 0.3        # a fall of this fraction of the series' range is a restart (the fit starts after it)
 MIN_FIT_POINTS = 5
@@ -296,7 +297,7 @@ def restart_pattern(restart_times: Sequence[pd.Timestamp] | pd.Series) -> Restar
     times = pd.Series(pd.to_datetime(pd.Series(list(restart_times), dtype=object), utc=True)).dropna()
     times = times.sort_values().drop_duplicates()
     if len(times) < 2:
-        return RestartPattern(len(times), None, None, False, False, f"{len(times)} restart(s): no pattern")
+        return RestartPattern(len(times), None, None, False, False, f"{counted(len(times), 'restart')}: no pattern")
     gaps = times.diff().dropna().dt.total_seconds().to_numpy()
     mean = float(gaps.mean())
     cv = float(gaps.std(ddof=0) / mean) if mean > 0 else None

@@ -264,7 +264,7 @@ def combine_onsets(signals: Mapping[str, pd.Series], agree_within: str | pd.Time
     looked_at = (f"{len(considered)} signals with enough data" if len(considered) == len(per_signal) else
                  f"{len(considered)} signals with enough data ({len(per_signal)} looked at)")
     why = (f"{len(group)} of the {looked_at} changed within {tolerance.total_seconds() / 60:g} min of "
-           f"{time.isoformat()}: " + ", ".join(sorted(group)))
+           f"{time.tz_convert('UTC'):%Y-%m-%d %H:%M:%S} UTC: " + ", ".join(sorted(group)))
     return Onset(time, confidence, sorted(group), per_signal, considered, why)
 
 

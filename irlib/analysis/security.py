@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..frames import conform
 from ..redact import Redactor
+from .text import counted
 
 AUTH_FAILURE = re.compile(
     r"(?i)(?:authentication fail|auth fail|auth(?:entication)? error|failed password|failed none for|"
@@ -156,7 +157,7 @@ def security_verdict(*, auth: Surge | None = None, denied: Surge | None = None, 
     if clients is None:
         missing.append("client addresses / user agents")
     elif odd is not None and len(odd):
-        reasons.append(f"{len(odd)} unusual client(s) after the onset: " + ", ".join(odd["client"].astype(str)[:5]))
+        reasons.append(f"{counted(len(odd), 'unusual client')} after the onset: " + ", ".join(odd["client"].astype(str)[:5]))
     leaked = credentials is not None and len(credentials) > 0
     if credentials is None:
         missing.append("log text scanned for credentials")

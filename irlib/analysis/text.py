@@ -1,4 +1,5 @@
-"""Escaping of source text before it goes into markdown (so a hostile log line renders as text, never as markup)."""
+"""Text helpers: escaping of source text before it goes into markdown (so a hostile log line renders as text, never
+as markup), durations, times and counts in words."""
 from __future__ import annotations
 
 import re
@@ -48,3 +49,8 @@ def readable_times(text: str) -> str:
     """``text`` with every ISO 8601 UTC timestamp (``2026-12-03T17:13:16.865000+00:00``) written the way the
     report writes times in sentences: ``2026-12-03 17:13:16 UTC``."""
     return _ISO_UTC.sub(r"\1 \2 UTC", text)
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` and the noun agreeing with it: "1 record", "2 records" (``plural`` for irregular nouns)."""
+    return f"{n:,} {singular if n == 1 else (plural or singular + 's')}"

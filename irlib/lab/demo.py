@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from ..analysis.text import counted
 from ..errors import IrlibError
 from ..fsutil import write_text
 from ..runner import RunResult, run_incident
@@ -61,7 +62,7 @@ def record(lab: Lab, bundle: Path, params_out: Path, *, baseline_s: float = 240.
     say(f"injected scenario 1 at {truth.injected_at}; waiting for {restarts} restarts")
     seen = wait_for_restarts(lab, restarts, develop_timeout_s)
     if seen < restarts:
-        raise IrlibError(f"only {seen} restart(s) within {develop_timeout_s:.0f} s; the demo was not recorded")
+        raise IrlibError(f"only {counted(seen, 'restart')} within {develop_timeout_s:.0f} s; the demo was not recorded")
     lab.stopping.wait(20.0)  # let Prometheus scrape the last restart
     truth.expected_severity = "P0"  # five OOM kills in, the crash loop leaves clients with 5xx most of the time
     truth.notes.append(f"recorded after {seen} restarts: the error ratio reaches an outage (P0)")

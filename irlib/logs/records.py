@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..analysis.text import counted
 from ..frames import UTC_TS, conform
 from .formats import (JSON_FORMATS, TEXT_FORMATS, attach_detail_lines, canonical_format, detect_format,
                       parse_structured, parse_text)
@@ -71,7 +72,7 @@ def records_table(lines: Lines, source: str, options: ParseOptions,
         ts = pc.coalesce(ts, pc.take(fallback_ts.cast(ts.type), joined.first_index))
     unparsed = int(pc.sum(pc.and_(pc.is_null(ts), pc.is_valid(joined.ts))).as_py() or 0)
     if unparsed:
-        options.notes.append(f"{source}: {unparsed} record time(s) could not be read (timestamp NaT, "
+        options.notes.append(f"{source}: {counted(unparsed, 'record time')} could not be read (timestamp NaT, "
                              "time_parsed false); give format= or timezone= if they should be")
     n = len(joined.msg)
     return pa.table({

@@ -26,6 +26,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from ..analysis.text import counted
 from ..errors import QueryError, SourceUnavailable
 from ..incident import Incident
 from . import k8s_parse as kp
@@ -200,7 +201,7 @@ class KubernetesSource:
             notes.append(f"kept the first {self.log_lines} lines")
         long_lines = sum(line.cut for line in lines)
         if long_lines:
-            notes.append(f"{long_lines} over-long line(s) cut")
+            notes.append(f"{counted(long_lines, 'over-long line')} cut")
         return frame, bool(notes), f"{label}: {'; '.join(notes)}; narrow the window to see the rest" if notes else ""
 
     def _read_stream(self, resp: Any, end: pd.Timestamp) -> tuple[list[LogLine], bool]:

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..analysis.text import counted
 from ..errors import QueryError, SourceUnavailable
 from ..incident import Incident
 from ..logs.readers import LogReadError, decode_lines, read_tail_bytes
@@ -80,7 +81,7 @@ class LogSource:
                         notes: list[str], name: str) -> tuple[pa.Table, bool]:
         untimed = int(pc.sum(pc.invert(table["time_parsed"])).as_py() or 0)
         if untimed:
-            notes.append(f"{name}: {untimed} record(s) have no readable time (time_parsed false)"
+            notes.append(f"{name}: {counted(untimed, 'record')} with no readable time (time_parsed false)"
                          + ("; kept whatever the window" if start is not None or end is not None else ""))
         if start is not None or end is not None:
             keep = pc.invert(table["time_parsed"])

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 
+from ..analysis.text import counted
 from ..display import Answer
 from ..investigation import Investigation
 
@@ -160,11 +161,6 @@ def impact_text(impact: dict[str, object] | None) -> str:
     if fraction is None:
         return "not measured yet (no request metrics)"
     return f"{fmt_pct(float(fraction))} of requests failing since the onset"  # type: ignore[arg-type]
-
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """``n`` and the noun agreeing with it: "1 record", "2 records" (``plural`` for irregular nouns)."""
-    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
 def oom_kills_from_events(events: pd.DataFrame, pod_names: list[str]) -> int | None:

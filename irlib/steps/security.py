@@ -6,6 +6,7 @@ import re
 import pandas as pd
 
 from ..analysis.security import SecurityVerdict
+from ..analysis.text import counted
 from ..display import Answer
 from ..investigation import Investigation
 from . import common, facts
@@ -77,7 +78,7 @@ def credential_exposure(inv: Investigation) -> Answer:
     if table.empty:
         ans.say("No credential was found in the log records.")
     else:
-        ans.say(f"{int(table['count'].sum())} credential occurrence(s) of {len(table)} kind(s) found in the logs. "
+        ans.say(f"{counted(int(table['count'].sum()), 'credential occurrence')} of {counted(len(table), 'kind')} found in the logs. "
                 "They were replaced by placeholders before anything was written; rotate them.")
     found = int(table["count"].sum()) if len(table) else 0
     inv.record("credential_exposure", table, summary=f"{common.counted(found, 'credential')} in logs")

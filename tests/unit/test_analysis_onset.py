@@ -88,6 +88,7 @@ def test_combined_onset_agrees_and_scores_confidence() -> None:
     assert onset.agreeing == ["error_ratio", "latency_p99"]
     assert onset.per_signal["memory"] is None
     assert onset.confidence == pytest.approx(2 / 3, abs=1e-3)
+    assert onset.time is not None and f"{onset.time:%Y-%m-%d %H:%M:%S} UTC: error_ratio" in onset.explanation
     json.dumps(to_jsonable(asdict(onset)))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from irlib.analysis.text import fmt_duration, md_escape, md_table
+from irlib.analysis.text import counted, fmt_duration, md_escape, md_table
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(None, "unknown"), (float("nan"), "unknown"), (12, "12 s"),
@@ -32,3 +32,9 @@ def test_readable_times_rewrites_iso_utc_timestamps_in_sentences() -> None:
     assert readable_times("at 2026-12-03T17:13:16Z and 2026-12-03T17:14:00+00:00") == (
         "at 2026-12-03 17:13:16 UTC and 2026-12-03 17:14:00 UTC")
     assert readable_times("version 2026-12-03 build") == "version 2026-12-03 build"
+
+
+def test_counted_agrees_in_number_and_groups_thousands() -> None:
+    assert [counted(n, "restart") for n in (0, 1, 2)] == ["0 restarts", "1 restart", "2 restarts"]
+    assert counted(1210, "file") == "1,210 files" and counted(1, "child", "children") == "1 child"
+    assert counted(3, "child", "children") == "3 children"

@@ -186,7 +186,7 @@ def test_unknown_format_is_a_query_error() -> None:
 def test_unparseable_times_are_counted_in_notes() -> None:
     frame, notes = load("lnav/logfile_json.json")
     unread = int((~frame["time_parsed"]).sum())
-    assert unread >= 1 and any(f"{unread} record time(s) could not be read" in n for n in notes)
+    assert unread >= 1 and any(f"{unread} record time{'' if unread == 1 else 's'} could not be read" in n for n in notes)
     assert frame.loc[~frame["time_parsed"], "timestamp"].isna().all()
 
 
