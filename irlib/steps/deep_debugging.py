@@ -144,9 +144,12 @@ def reproduction(inv: Investigation) -> Answer:
         oom = pods[pods["last_reason"] == "OOMKilled"]
         if len(oom):
             limit = oom["memory_limit"].dropna()
-            killed = f"{common.counted(len(oom), 'container')} OOMKilled"
-            rows.append(("failure condition", f"{killed} (exit code 137) at a memory limit of "
-                         f"{limit.iloc[0] / 2**20:.0f} MiB" if len(limit) else killed))
+            restarts = int(pods["restarts"].fillna(0).sum())
+            kills = common.oom_kills_from_events(common.events(inv), pods["pod"].astype(str).unique().tolist())
+            killed = common.oom_text(restarts, kills, len(oom))
+            killed += "" if "exit 137" in killed else " (exit code 137)"
+            rows.append(("failure condition", f"{killed} at a memory limit of {limit.iloc[0] / 2**20:.0f} MiB"
+                         if len(limit) else killed))
     top = inv.finding("top_error_template")
     if top and top.get("template"):
         rows.append(("signature", str(top.get("template"))))

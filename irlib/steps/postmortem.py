@@ -94,7 +94,8 @@ def _inputs(inv: Investigation):  # -> PostmortemInputs
         impact_lines.append(f"about {impact['requests_failed']:,.0f} of {impact['requests_total']:,.0f} requests "
                             f"failed after the onset ({common.fmt_pct(impact.get('affected_fraction'))})")
     if broken.get("pods_total"):
-        impact_lines.append(f"{broken['restarts']} container restarts, {broken['oom_killed']} OOMKilled, "
+        oom = broken.get("oom_text") or common.oom_text(broken["restarts"], None, broken.get("oom_killed") or 0)
+        impact_lines.append(f"{common.counted(broken['restarts'], 'container restart')}, {oom}, "
                             f"error ratio peak {common.fmt_pct(broken.get('error_ratio_peak'))}")
     gaps = [f"{r.source}.{r.method}: {r.reason}" for r in inv.store.records() if r.status != "ok"]
     actions = [ActionItem(check, "service owners", "P1") for check in _regression_checks(inv)]

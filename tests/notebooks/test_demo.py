@@ -71,6 +71,14 @@ def test_severity_and_oom_prediction(demo: RunResult, truth: dict) -> None:
     assert broken["oom_killed"] >= 1 and broken["restarts"] >= 1
 
 
+def test_every_step_counts_the_five_oom_kills_the_events_record(demo: RunResult) -> None:
+    # the pod status keeps only the last termination; the events hold every OOM kill of the recording
+    assert _finding(demo, "broken")["oom_text"] == "5 OOM kills"
+    assert "5 container restarts, 5 OOM kills" in (demo.run_dir / "postmortem.md").read_text()
+    step03 = (demo.run_dir / "html" / "03-deep-debugging.html").read_text()
+    assert "5 OOM kills (exit code 137)" in step03 and "1 container OOMKilled" not in step03
+
+
 def test_postmortem_has_no_empty_section(demo: RunResult) -> None:
     text = (demo.run_dir / "postmortem.md").read_text()
     sections = [s for s in text.split("\n## ")[1:]]
