@@ -18,6 +18,7 @@ import yaml
 
 from .onset import change_points
 from .recovery import baseline_band
+from .text import fmt_duration
 
 MAX_SAMPLES = 720            # input series are sampled down to at most this many points
 LOOKBACK = pd.Timedelta("5m")  # Prometheus' default lookback: a gap shorter than this keeps the last value
@@ -192,7 +193,7 @@ def derive_rule(signal: RuleSignal, onset: pd.Timestamp, *, step: str = "1m", se
     expr = f"{selector(signal.metric, signal.labels)} {'>' if up else '<'} {_number(threshold)}"
     why = (f"{signal.name} {'above' if up else 'below'} {threshold:g} for {prom_duration(for_s)}: "
            f"{_basis(signal, threshold, base_level, inc_level, up)}; on this incident it fires at "
-           f"{fires_at:%H:%M:%S} UTC ({prom_duration((fires_at - onset).total_seconds())} after the onset"
+           f"{fires_at:%H:%M:%S} UTC ({fmt_duration((fires_at - onset).total_seconds())} after the onset"
            + (f", no later than the alert that already fired at {fire_by:%H:%M:%S} UTC)" if fire_by is not None
               else ")"))
     return DerivedRule(signal.name, alert, expr, threshold, for_s, "up" if up else "down", base_level, inc_level,

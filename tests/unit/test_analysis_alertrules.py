@@ -1,6 +1,8 @@
 """Alert rules derived from an incident's series (promtool itself runs in tests/integration)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,6 +144,7 @@ def test_rule_fires_no_later_than_the_alert_that_already_fired() -> None:
     rule, _, _ = derive_rule(signal, ONSET, fire_by=fired)
     assert rule is not None and rule.fires_at <= fired and rule.for_s < free.for_s  # type: ignore[operator]
     assert "no later than the alert that already fired" in rule.explanation
+    assert re.search(r"\(\d+ (?:s|min|h)[^)]* after the onset", rule.explanation), rule.explanation  # '43 s', not '43s'
     out = generate_alert_rules([signal], ONSET, incident_id="i", service="s", fire_by=ONSET - pd.Timedelta("1min"))
     assert out.rules == [] and "would not have caught this earlier" in out.skipped[0]
 
