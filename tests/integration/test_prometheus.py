@@ -23,11 +23,11 @@ from irlib.errors import QueryError, SourceUnavailable
 from irlib.frames import check
 from irlib.incident import parse_incident
 from irlib.investigation import Investigation
-from irlib.servers import ServerMissing, ServerProcess, free_port
+from irlib.servers import ServerProcess, free_port
 from irlib.servers.prometheus import Series, start_prometheus, write_openmetrics
 from irlib.sources.prometheus import ALERTS_SCHEMA, RULES_SCHEMA, SERIES_SCHEMA, PrometheusSource
 from irlib.sources.prometheus_frames import matrix_frame, parse_matrix_body, plan_chunks, series_id, to_ms
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 NOW = pd.Timestamp.now(tz="UTC").floor("min")
 ONSET = NOW - pd.Timedelta(hours=2)
@@ -115,16 +115,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
     write_openmetrics(work / "long.om", _long_series())
     (work / "rules.yml").write_text(RULES, encoding="utf-8")
     (work / "exposition.om").write_text(_stamped_exposition("prometheus_1histogram.om.txt"), encoding="utf-8")
-    try:
-        server = start_prometheus(work / "server", history=[work / "incident.om", work / "long.om",
-                                                                   work / "exposition.om"],
-                                  rule_files=[work / "rules.yml"], evaluation_interval="1s")
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    history = [work / "incident.om", work / "long.om", work / "exposition.om"]
+    with serving(lambda: start_prometheus(work / "server", history=history, rule_files=[work / "rules.yml"],
+                                          evaluation_interval="1s")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _yaml(url: str, extra: str = "") -> str:

@@ -16,10 +16,10 @@ import pytest
 
 from irlib.errors import SourceUnavailable
 from irlib.incident import parse_incident
-from irlib.servers import ServerMissing, ServerProcess
+from irlib.servers import ServerProcess
 from irlib.servers.prometheus import start_prometheus
 from irlib.sources.prometheus import PrometheusSource
-from tests.conftest import missing_server
+from tests.conftest import serving
 
 NOW = pd.Timestamp.now(tz="UTC")
 
@@ -27,19 +27,12 @@ NOW = pd.Timestamp.now(tz="UTC")
 @pytest.fixture(scope="module")
 def scraping(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     work = tmp_path_factory.mktemp("prometheus-scrape")
-    port_holder: dict[str, int] = {}
-    try:
-        from irlib.servers import free_port
+    from irlib.servers import free_port
 
-        port_holder["port"] = free_port()
-        server = start_prometheus(work, port=port_holder["port"], scrape_interval="1s", scrape_configs=[
-            {"job_name": "self", "static_configs": [{"targets": [f"127.0.0.1:{port_holder['port']}"]}]}])
-    except ServerMissing as exc:
-        missing_server(str(exc))
-    try:
+    port = free_port()
+    with serving(lambda: start_prometheus(work, port=port, scrape_interval="1s", scrape_configs=[
+            {"job_name": "self", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}])) as server:
         yield server
-    finally:
-        server.stop()
 
 
 class _Faulty(http.server.BaseHTTPRequestHandler):
