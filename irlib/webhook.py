@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from .analysis.text import counted
 from .errors import IrlibError, ParameterError
 from .fsutil import write_json, write_text
 from .termination import interrupt_on_termination
@@ -224,7 +225,7 @@ def declare_incident(group: AlertGroup, *, template: dict[str, Any], now: pd.Tim
                               if key not in ("incident", "window", "service")}
     params["incident"] = {
         "id": incident_id_of(group), "title": f"{alertname} on {service['name']}", "declared_at": now.isoformat(),
-        "summary": summary or f"{_plural(len(group.alerts), 'alert')} firing in group {group.group_key}",
+        "summary": summary or f"{counted(len(group.alerts), 'alert')} firing in group {group.group_key}",
         "commander": "irlib webhook",
     }
     params["window"] = {"start": start.isoformat(), "end": end.isoformat()}
@@ -268,10 +269,6 @@ def declaration_notes(group: AlertGroup, template: dict[str, Any]) -> list[str]:
                      + (f"; the template's service.{', service.'.join(dropped)} not used" if dropped else "")
                      + f"; check the evidence targets {name!r}, or route this service to its own template")
     return notes
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _usable(value: str, shape: re.Pattern[str]) -> str:
@@ -397,7 +394,7 @@ class Receiver:
         thread = threading.Thread(target=self._run_one, args=(incident_id, params), name=f"run-{incident_id}",
                                   daemon=True)
         self._threads[incident_id] = thread
-        self.report(f"{incident_id}: declared from {_plural(len(group.alerts), 'firing alert')}; parameters {params}"
+        self.report(f"{incident_id}: declared from {counted(len(group.alerts), 'firing alert')}; parameters {params}"
                     + "".join(f"; note: {note}" for note in notes))
         thread.start()
         answer: dict[str, Any] = {"incident": incident_id, "declared": True, "params": str(params)}
@@ -680,7 +677,7 @@ def _serve(server: ThreadingHTTPServer, receiver: Receiver) -> None:
     finally:
         server.server_close()
         running = receiver.running()
-        _log_line(f"stopping: waiting for {_plural(running, 'running run')}" if running else "stopping")
+        _log_line(f"stopping: waiting for {counted(running, 'running run')}" if running else "stopping")
         receiver.wait(None)
         _log_line("stopped")
 
