@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from irlib.incident import parse_incident
-from irlib.webhook import (PayloadError, Receiver, declare_incident, incident_id_of, make_server,
-                           parse_alertmanager_payload)
+from irlib.alertmanager import PayloadError, parse_alertmanager_payload
+from irlib.webhook import Receiver, declare_incident, incident_id_of, make_server
 
 NOW = pd.Timestamp("2026-03-01T10:07:00Z")
 # The shape Alertmanager 0.25 sends (webhook format version 4), as documented in its configuration reference.
