@@ -54,8 +54,7 @@ def rank_suspects(changes: pd.DataFrame, onset: pd.Timestamp | None, lookback: s
     touches = frame["touches_service"].fillna(False).astype(bool)
     weight = frame["kind"].map(KIND_WEIGHT).astype("float64").fillna(0.3)
     # an alert that a component is down (a dependency gone) is a cause; other alerts are mostly symptoms
-    down = (frame["kind"] == "alert") & frame["name"].fillna("").str.contains(DOWN_ALERT, regex=True)
-    weight = weight.where(~down.astype(bool), DOWN_ALERT_WEIGHT)
+    weight = weight.where(~_down_alert(frame), DOWN_ALERT_WEIGHT)
     frame["minutes_before_onset"] = before_s / 60.0
     frame["score"] = (0.5 * closeness + 0.3 * touches.astype(float) + 0.2 * weight).round(4)
     frame = frame.sort_values(["score", "time"], ascending=[False, False], kind="stable").reset_index(drop=True)
@@ -76,8 +75,13 @@ def _alert_after_onset(frame: pd.DataFrame, onset: pd.Timestamp) -> pd.Series:
     An alert that a component is down (:data:`DOWN_ALERT`) stays: a dependency that goes away is the cause, and its
     alert can only start after the onset that its absence produced (within the onset estimate's precision).
     """
-    down = frame["name"].fillna("").str.contains(DOWN_ALERT, regex=True).astype(bool)
-    return ((frame["kind"] == "alert") & ~down & (frame["time"] > onset)).fillna(False).astype(bool)
+    return ((frame["kind"] == "alert") & ~_down_alert(frame) & (frame["time"] > onset)).fillna(False).astype(bool)
+
+
+def _down_alert(frame: pd.DataFrame) -> pd.Series:
+    """Which changes are alerts that a component is down (:data:`DOWN_ALERT`): causes, not symptoms."""
+    named = frame["name"].fillna("").str.contains(DOWN_ALERT, regex=True).astype(bool)
+    return ((frame["kind"] == "alert") & named).fillna(False).astype(bool)
 
 
 def _reason(row: object, service: str | None) -> str:
